@@ -1,0 +1,68 @@
+/**
+ * Builds the long-lived services in dependency order and closes them in reverse:
+ * Redis → stores → job runner. Handlers and main.ts receive this one object.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
+import type { Config } from './config.js'
+import type { Logger } from './logger.js'
+import { createRedis, quitRedis, type Redis } from './store/redis.js'
+import { Keys } from './store/keys.js'
+import { JobStore } from './store/job-store.js'
+import { OutcomeStore } from './store/outcome-store.js'
+import { JobRunner } from './job/job-runner.js'
+import { specLimits } from './upload/accept-upload.js'
+import { createTargetPolicy, type TargetPolicy } from './job/target-policy.js'
+
+export interface Deps {
+  readonly config: Readonly<Config>
+  readonly log: Logger
+  readonly redis: Redis
+  readonly keys: Keys
+  readonly jobStore: JobStore
+  readonly outcomeStore: OutcomeStore
+  readonly runner: JobRunner
+  readonly targetPolicy: TargetPolicy
+  readonly eventLoopDelay: IntervalHistogram
+  readonly startedAtMs: number
+  /** Flipped off at SIGTERM: new uploads get 503. */
+  isAcceptingUploads: boolean
+}
+
+export function buildDeps (config: Readonly<Config>, log: Logger): Deps {
+  const redis = createRedis(config.redis, `chronos:${config.jobs.instanceId}`)
+  redis.on('error', (err: Error) => log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'redis connection error'))
+  const keys = new Keys(config.redis.keyPrefix)
+  const jobStore = new JobStore(redis, keys, config.jobs.resultTtlSeconds)
+  const outcomeStore = new OutcomeStore(redis, keys)
+  const runner = new JobRunner({
+    jobs: config.jobs,
+    upload: config.upload,
+    specLimits: specLimits(config.delivery),
+    jobStore,
+    outcomeStore,
+    log
+  })
+  const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 })
+  eventLoopDelay.enable()
+  return {
+    config,
+    log,
+    redis,
+    keys,
+    jobStore,
+    outcomeStore,
+    runner,
+    targetPolicy: createTargetPolicy(config.delivery.allowedTargets),
+    eventLoopDelay,
+    startedAtMs: Date.now(),
+    isAcceptingUploads: true
+  }
+}
+
+/** Drains running jobs within the grace period, then closes Redis. */
+export async function closeDeps (deps: Deps): Promise<void> {
+  deps.isAcceptingUploads = false
+  await deps.runner.close(deps.config.http.shutdownGraceMs)
+  deps.eventLoopDelay.disable()
+  await quitRedis(deps.redis)
+}

@@ -1,0 +1,36 @@
+/** GET /info: name, version, uptime, Node, Redis reachability, jobs, effective limits. No secrets. */
+import type { Middleware } from 'koa'
+import type { Deps } from '../../deps.js'
+import type { AppState } from '../app-state.js'
+import { VERSION } from '../../version.js'
+import { isReady } from '../../store/redis.js'
+
+export function infoHandler (deps: Deps): Middleware<AppState> {
+  const { config } = deps
+  return async function info (ctx) {
+    const delay = deps.eventLoopDelay
+    ctx.body = {
+      name: 'chronos',
+      version: VERSION,
+      uptime_s: Math.round((Date.now() - deps.startedAtMs) / 1000),
+      node: process.version,
+      instance_id: config.jobs.instanceId,
+      redis: { reachable: isReady(deps.redis) },
+      accepting_uploads: deps.isAcceptingUploads,
+      jobs: { active: deps.runner.activeCount, queued: deps.runner.queuedCount },
+      event_loop_delay_p99_ms: Math.round(delay.percentile(99) / 1e4) / 100,
+      limits: {
+        concurrency: config.delivery.concurrency,
+        max_concurrency: config.delivery.maxConcurrency,
+        max_active_jobs: config.jobs.maxActiveJobs,
+        max_upload_bytes: config.upload.maxUploadBytes,
+        max_line_bytes: config.upload.maxLineBytes,
+        timeout_ms: config.delivery.timeoutMs,
+        max_attempts: config.delivery.maxAttempts,
+        result_ttl_s: config.jobs.resultTtlSeconds,
+        auth: config.http.apiKeys.length > 0,
+        target_policy: config.delivery.allowedTargets.length > 0 ? 'allow-list' : 'open'
+      }
+    }
+  }
+}

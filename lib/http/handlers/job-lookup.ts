@@ -1,0 +1,17 @@
+/**
+ * Finds a job for a request: by job id or primarykey, visible only to the API key that
+ * created it (any other key gets the same 404 as an unknown job).
+ */
+import type { Deps } from '../../deps.js'
+import { NotFoundError } from '../../errors.js'
+import { toJobStatus, type JobStatus } from '../../job/job-status.js'
+import { withStore } from '../../store/redis.js'
+
+export async function lookupJobStatus (deps: Deps, key: string, owner: string): Promise<JobStatus> {
+  const job = await withStore(deps.redis, async () => {
+    const jobId = await deps.jobStore.resolve(key)
+    return jobId === null ? null : await deps.jobStore.get(jobId)
+  })
+  if (job === null || (job.meta.owner ?? '') !== owner) throw new NotFoundError(`no job found for key ${JSON.stringify(key)}`)
+  return toJobStatus(job)
+}

@@ -1,0 +1,29 @@
+/** GET /jobs?limit=&offset=: recent jobs, newest first, visible to the caller's key. */
+import type { Middleware } from 'koa'
+import type { Deps } from '../../deps.js'
+import type { AppState } from '../app-state.js'
+import { InvalidRequestError } from '../../errors.js'
+import { toJobStatus } from '../../job/job-status.js'
+import { withStore } from '../../store/redis.js'
+
+const MAX_LIMIT = 100
+
+export function jobsHandler (deps: Deps): Middleware<AppState> {
+  return async function jobs (ctx) {
+    const limit = queryInteger(ctx.query.limit, 20, 1, MAX_LIMIT, 'limit')
+    const offset = queryInteger(ctx.query.offset, 0, 0, Number.MAX_SAFE_INTEGER, 'offset')
+    const snapshots = await withStore(deps.redis, async () => await deps.jobStore.listRecent(offset, limit))
+    const visible = snapshots.filter((job) => (job.meta.owner ?? '') === ctx.state.owner).map((job) => toJobStatus(job))
+    const next = snapshots.length === limit ? offset + limit : null
+    ctx.body = { jobs: visible, next_offset: next }
+  }
+}
+
+function queryInteger (value: unknown, fallback: number, min: number, max: number, name: string): number {
+  if (value === undefined) return fallback
+  const number = Number(value)
+  if (typeof value !== 'string' || !Number.isSafeInteger(number) || number < min || number > max) {
+    throw new InvalidRequestError(`query parameter "${name}" must be an integer from ${min} to ${max}`)
+  }
+  return number
+}

@@ -1,0 +1,34 @@
+/** POST /run: spool and register the upload, answer 202 with the job's id and status URL. */
+import type { Middleware } from 'koa'
+import type { Deps } from '../../deps.js'
+import type { AppState } from '../app-state.js'
+import { acceptUpload } from '../../upload/accept-upload.js'
+
+export function runHandler (deps: Deps): Middleware<AppState> {
+  const acceptDeps = {
+    upload: deps.config.upload,
+    delivery: deps.config.delivery,
+    instanceId: deps.config.jobs.instanceId,
+    redis: deps.redis,
+    jobStore: deps.jobStore,
+    checkTarget: deps.targetPolicy.check,
+    enqueue: (jobId: string) => deps.runner.enqueue(jobId),
+    isAcceptingUploads: () => deps.isAcceptingUploads
+  }
+  return async function run (ctx) {
+    const job = await acceptUpload({ body: ctx.req, headers: ctx.req.headers, owner: ctx.state.owner }, acceptDeps)
+    ctx.state.jobId = job.jobId
+    ctx.state.log.info({ jobId: job.jobId, records: job.records }, 'job accepted')
+    const statusUrl = `/status?key=${job.jobId}`
+    ctx.status = 202
+    ctx.set('x-job-id', job.jobId)
+    ctx.set('location', statusUrl)
+    ctx.body = {
+      message: 'Job accepted',
+      job_id: job.jobId,
+      primarykey: job.primaryKey,
+      records: job.records,
+      status_url: statusUrl
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/** The route table: method + path → handler, nothing else. */
+import Router from '@koa/router'
+import type { Deps } from '../deps.js'
+import type { AppState } from './app-state.js'
+import { runHandler } from './handlers/run.js'
+import { statusHandler, jobHandler } from './handlers/status.js'
+import { jobsHandler } from './handlers/jobs.js'
+import { infoHandler } from './handlers/info.js'
+import { healthHandler, readyHandler } from './handlers/health.js'
+
+export function createRouter (deps: Deps): Router<AppState> {
+  const router = new Router<AppState>()
+  router.post('/run', runHandler(deps))
+  router.get('/status', statusHandler(deps))
+  router.get('/info', infoHandler(deps))
+  router.get('/jobs', jobsHandler(deps))
+  router.get('/jobs/:id', jobHandler(deps))
+  router.get('/healthz', healthHandler())
+  router.get('/readyz', readyHandler(deps))
+  return router
+}

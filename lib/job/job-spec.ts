@@ -1,0 +1,218 @@
+/**
+ * Line 1 of an upload: the JobSpec. parseJobSpec() checks every field of DESIGN §1 and
+ * reports every problem at once, so a user fixes the line in one go.
+ */
+import { isIP } from 'node:net'
+
+export type HttpMethod = 'POST' | 'PUT' | 'PATCH'
+
+export interface MetadataHeader {
+  readonly key: string
+  readonly value: string
+}
+
+export interface JobSpec {
+  readonly primaryKey: string
+  readonly protocol: 'http' | 'https'
+  /** Normalised: lowercase name, or a canonical IP literal without brackets. */
+  readonly host: string
+  readonly port: number
+  readonly path: string
+  readonly metadata: readonly MetadataHeader[]
+  readonly method: HttpMethod
+  readonly concurrency: number
+  /** Requests started per one-second window, or null for no limit. */
+  readonly rateLimit: number | null
+  readonly timeoutMs: number
+  readonly maxAttempts: number
+  readonly callbackUrl: string | null
+}
+
+export interface JobSpecLimits {
+  readonly defaultConcurrency: number
+  readonly maxConcurrency: number
+  readonly defaultTimeoutMs: number
+  readonly defaultMaxAttempts: number
+}
+
+export type JobSpecResult = { ok: true, spec: JobSpec } | { ok: false, problems: string[] }
+
+const KNOWN_FIELDS = new Set([
+  'primarykey', 'protocol', 'host', 'port', 'path', 'metadata', 'method',
+  'concurrency', 'rate_limit', 'timeout_ms', 'max_attempts', 'callback_url'
+])
+const PRIMARY_KEY = /^[A-Za-z0-9._:-]{1,200}$/
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/
+const DNS_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/
+const MAX_METADATA_ENTRIES = 64
+const MAX_METADATA_BYTES = 16 * 1024
+const MAX_TIMEOUT_MS = 600_000
+const MAX_RATE_LIMIT = 1_000_000
+
+/** Headers a user may not set: framing, hop-by-hop, and the ones Chronos sets itself (§2). */
+const REFUSED_HEADERS = new Set([
+  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade',
+  'expect', 'te', 'trailer',
+  'content-type', 'user-agent', 'idempotency-key', 'x-chronos-job-id', 'x-chronos-record-id'
+])
+
+export function parseJobSpec (value: unknown, limits: JobSpecLimits): JobSpecResult {
+  const problems: string[] = []
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, problems: ['line 1 must be a JSON object naming the target'] }
+  }
+  const raw = value as Record<string, unknown>
+  for (const field of Object.keys(raw)) {
+    if (!KNOWN_FIELDS.has(field)) problems.push(`unknown field "${field}"`)
+  }
+
+  const primaryKey = raw.primarykey
+  if (typeof primaryKey !== 'string' || !PRIMARY_KEY.test(primaryKey)) {
+    problems.push('"primarykey" is required: 1-200 characters of A-Z a-z 0-9 . _ : -')
+  }
+  const protocol = raw.protocol
+  if (protocol !== 'http' && protocol !== 'https') problems.push('"protocol" must be "http" or "https"')
+  const host = normaliseHost(raw.host)
+  if (host === null) problems.push('"host" must be a DNS name or an IP literal, without scheme, port, path or user-info')
+  const port = parseInteger(raw.port, 1, 65535, true)
+  if (port === null) problems.push('"port" must be an integer from 1 to 65535')
+  const path = raw.path
+  if (typeof path !== 'string' || !path.startsWith('/') || /[\s\0]/.test(path) || path.length > 8192) {
+    problems.push('"path" must start with "/" and hold no white space')
+  }
+  const metadata = parseMetadata(raw.metadata, problems)
+  const method = raw.method ?? 'POST'
+  if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') problems.push('"method" must be POST, PUT or PATCH')
+  const concurrency = optionalInteger(raw, 'concurrency', 1, limits.maxConcurrency, limits.defaultConcurrency, problems)
+  const rateLimit = raw.rate_limit === undefined || raw.rate_limit === null
+    ? null
+    : optionalInteger(raw, 'rate_limit', 1, MAX_RATE_LIMIT, 0, problems)
+  const timeoutMs = optionalInteger(raw, 'timeout_ms', 1, MAX_TIMEOUT_MS, limits.defaultTimeoutMs, problems)
+  const maxAttempts = optionalInteger(raw, 'max_attempts', 1, 10, limits.defaultMaxAttempts, problems)
+  const callbackUrl = parseCallbackUrl(raw.callback_url, problems)
+
+  if (problems.length > 0) return { ok: false, problems }
+  return {
+    ok: true,
+    spec: {
+      primaryKey: primaryKey as string,
+      protocol: protocol as 'http' | 'https',
+      host: host as string,
+      port: port as number,
+      path: path as string,
+      metadata,
+      method: method as HttpMethod,
+      concurrency,
+      rateLimit,
+      timeoutMs,
+      maxAttempts,
+      callbackUrl
+    }
+  }
+}
+
+/** The spec as line 1 of a spool file and as stored in Redis: the wire names, resolved. */
+export function specToWire (spec: JobSpec): Record<string, unknown> {
+  return {
+    primarykey: spec.primaryKey,
+    protocol: spec.protocol,
+    host: spec.host,
+    port: spec.port,
+    path: spec.path,
+    metadata: spec.metadata,
+    method: spec.method,
+    concurrency: spec.concurrency,
+    rate_limit: spec.rateLimit,
+    timeout_ms: spec.timeoutMs,
+    max_attempts: spec.maxAttempts,
+    callback_url: spec.callbackUrl
+  }
+}
+
+/** The target's origin for an undici Pool, with IPv6 literals bracketed. */
+export function targetOrigin (spec: JobSpec): string {
+  const host = isIP(spec.host) === 6 ? `[${spec.host}]` : spec.host
+  return `${spec.protocol}://${host}:${spec.port}`
+}
+
+/**
+ * A DNS name or an IP literal, normalised through the WHATWG URL parser so that forms like
+ * `2130706433` or `0x7f.1` become the dotted address a connection would really reach.
+ */
+export function normaliseHost (value: unknown): string | null {
+  if (typeof value !== 'string' || value === '' || value.length > 253) return null
+  const bare = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value
+  if (isIP(bare) === 6) return new URL(`http://[${bare}]/`).hostname.slice(1, -1)
+  if (/[^A-Za-z0-9._-]/.test(value)) return null
+  let hostname: string
+  try {
+    hostname = new URL(`http://${value}/`).hostname
+  } catch {
+    return null
+  }
+  if (isIP(hostname) === 4) return hostname
+  const labels = hostname.replace(/\.$/, '').split('.')
+  return labels.every((label) => DNS_LABEL.test(label)) ? hostname : null
+}
+
+function parseInteger (value: unknown, min: number, max: number, allowString: boolean): number | null {
+  const number = typeof value === 'number'
+    ? value
+    : allowString && typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN
+  return Number.isSafeInteger(number) && number >= min && number <= max ? number : null
+}
+
+function optionalInteger (
+  raw: Record<string, unknown>, field: string, min: number, max: number, fallback: number, problems: string[]
+): number {
+  const value = raw[field]
+  if (value === undefined) return fallback
+  const parsed = parseInteger(value, min, max, false)
+  if (parsed === null) {
+    problems.push(`"${field}" must be an integer from ${min} to ${max}`)
+    return fallback
+  }
+  return parsed
+}
+
+function parseMetadata (value: unknown, problems: string[]): MetadataHeader[] {
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value)) {
+    problems.push('"metadata" must be an array of {"key", "value"} strings')
+    return []
+  }
+  if (value.length > MAX_METADATA_ENTRIES) problems.push(`"metadata" may hold at most ${MAX_METADATA_ENTRIES} entries`)
+  const seen = new Set<string>()
+  const headers: MetadataHeader[] = []
+  let bytes = 0
+  value.forEach((entry: unknown, i) => {
+    const { key, value } = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>
+    if (typeof key !== 'string' || typeof value !== 'string') {
+      problems.push(`metadata[${i}] must be {"key": string, "value": string}`)
+      return
+    }
+    const name = key.toLowerCase()
+    if (!HEADER_NAME.test(key)) problems.push(`metadata[${i}].key is not a valid HTTP header name`)
+    else if (REFUSED_HEADERS.has(name) || name.startsWith('proxy-')) problems.push(`metadata[${i}].key "${key}" is a header Chronos does not let you set`)
+    else if (seen.has(name)) problems.push(`metadata[${i}].key "${key}" is repeated`)
+    if (HEADER_VALUE_FORBIDDEN.test(value)) problems.push(`metadata[${i}].value holds CR, LF or NUL`)
+    seen.add(name)
+    bytes += key.length + value.length
+    headers.push({ key, value })
+  })
+  if (bytes > MAX_METADATA_BYTES) problems.push(`"metadata" may hold at most ${MAX_METADATA_BYTES} bytes of names and values`)
+  return headers
+}
+
+function parseCallbackUrl (value: unknown, problems: string[]): string | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'string') {
+    try {
+      const url = new URL(value)
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '') return url.href
+    } catch {}
+  }
+  problems.push('"callback_url" must be an http(s) URL')
+  return null
+}

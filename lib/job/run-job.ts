@@ -1,0 +1,105 @@
+/**
+ * One job's processing pipeline, DESIGN §6:
+ *   spool file → split2 → record parser → sender (N in flight, unordered) → status sink
+ * joined here and only here with pipeline() and an AbortSignal, so one failure or an abort
+ * tears every stage down.
+ *
+ * run() resolves to how the run ended: every record counted ('completed'), stopped for
+ * shutdown with in-flight requests finished and their outcomes stored ('drained'), or the
+ * job's Redis state gone ('state_lost'). Anything else rejects.
+ */
+import { pipeline } from 'node:stream/promises'
+import { once } from 'node:events'
+import type { JobSpec } from './job-spec.js'
+import type { Logger } from '../logger.js'
+import { OutcomeStore } from '../store/outcome-store.js'
+import { createJobPool } from '../delivery/http-pools.js'
+import { createAttemptSender, toOutcome } from '../delivery/send-record.js'
+import { openSpoolLines } from '../pipeline/spool-reader.js'
+import { createRecordParser, type RecordParserOptions } from '../pipeline/record-parser.js'
+import { createSender, type Sender } from '../pipeline/sender.js'
+import { createStatusSink, type StatusSink } from '../pipeline/status-sink.js'
+
+export type RunEnd = 'completed' | 'drained' | 'state_lost'
+
+export interface RunJobOptions {
+  readonly jobId: string
+  readonly spec: JobSpec
+  readonly spoolPath: string
+  /** Skip records whose outcome is already counted (a resumed job). */
+  readonly isResume: boolean
+  readonly maxLineBytes: number
+  readonly outcomeBatchSize: number
+  readonly flushIntervalMs: number
+  readonly outcomeStore: OutcomeStore
+  readonly log: Logger
+}
+
+export class JobRun {
+  readonly jobId: string
+  readonly #options: RunJobOptions
+  readonly #abort = new AbortController()
+  #sender: Sender | null = null
+  #sink: StatusSink | null = null
+  #isDraining = false
+
+  constructor (options: RunJobOptions) {
+    this.jobId = options.jobId
+    this.#options = options
+  }
+
+  async run (): Promise<RunEnd> {
+    const { jobId, spec, outcomeStore, log } = this.#options
+    const pool = createJobPool(spec)
+    const sendAttempt = createAttemptSender(spec, jobId, pool)
+    const { file, lines } = openSpoolLines(this.#options.spoolPath, this.#options.maxLineBytes)
+    const parserOptions: RecordParserOptions = this.#options.isResume
+      ? { readDoneBits: async (first, bytes) => await outcomeStore.readDoneBits(jobId, first, bytes) }
+      : {}
+    const parser = createRecordParser(parserOptions)
+    const sender = this.#sender = createSender({
+      maxInFlight: spec.concurrency,
+      send: async (record, signal) => toOutcome(record, await sendAttempt(record, signal), 1)
+    })
+    const sink = this.#sink = createStatusSink({
+      batchSize: this.#options.outcomeBatchSize,
+      flushIntervalMs: this.#options.flushIntervalMs,
+      pack: OutcomeStore.pack,
+      write: async (packed) => await outcomeStore.write(jobId, packed),
+      log
+    })
+    try {
+      await pipeline(file, lines, parser, sender, sink, { signal: this.#abort.signal })
+      if (parser.skipped > 0) log.info({ jobId, skipped: parser.skipped }, 'resumed job skipped recorded outcomes')
+      return 'completed'
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'state_lost') return 'state_lost'
+      if (this.#isDraining) return 'drained'
+      throw err
+    } finally {
+      await pool.destroy()
+    }
+  }
+
+  /**
+   * Shutdown: start no new request, let in-flight ones finish, store their outcomes, then
+   * stop the run. After `graceMs` in-flight requests are aborted; their records are sent
+   * again on resume (at-least-once).
+   */
+  async drain (graceMs: number): Promise<void> {
+    const sender = this.#sender
+    const sink = this.#sink
+    this.#isDraining = true
+    if (sender === null || sink === null || sink.writableFinished) return this.#abort.abort()
+    sender.stopIntake()
+    const timer = setTimeout(() => this.#abort.abort(), graceMs)
+    try {
+      await once(sink, 'finish', { signal: this.#abort.signal })
+    } catch {
+      // Aborted by the grace timer or torn down by an error: nothing more to wait for.
+    } finally {
+      clearTimeout(timer)
+      this.#abort.abort()
+    }
+  }
+}

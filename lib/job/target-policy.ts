@@ -1,0 +1,92 @@
+/**
+ * Where jobs may send traffic (DESIGN §4b). CHRONOS_ALLOWED_TARGETS entries are host names,
+ * `*.suffix` wildcards or IP CIDRs (a bare IP is a /32 or /128), each optionally `:port`.
+ * Link-local and cloud-metadata addresses are refused unless an entry names them
+ * explicitly. check() runs at upload on the spec's host; checkAddress() is for connect time,
+ * on every resolved address.
+ */
+import { BlockList, isIP } from 'node:net'
+import { TargetForbiddenError } from '../errors.js'
+import type { JobSpec } from './job-spec.js'
+
+interface NameRule { kind: 'name', name: string, port: number | null }
+interface SuffixRule { kind: 'suffix', suffix: string, port: number | null }
+interface CidrRule { kind: 'cidr', list: BlockList, port: number | null }
+type Rule = NameRule | SuffixRule | CidrRule
+
+const ALWAYS_REFUSED = new BlockList()
+ALWAYS_REFUSED.addSubnet('169.254.0.0', 16, 'ipv4')
+ALWAYS_REFUSED.addSubnet('fe80::', 10, 'ipv6')
+ALWAYS_REFUSED.addAddress('fd00:ec2::254', 'ipv6')
+
+export interface TargetPolicy {
+  /** Throws TargetForbiddenError when the spec's host and port are not allowed. */
+  check: (spec: Pick<JobSpec, 'host' | 'port'>) => void
+  /** Whether a resolved address may be connected to for `host:port`. */
+  isAddressAllowed: (host: string, address: string, port: number) => boolean
+}
+
+export function createTargetPolicy (entries: readonly string[]): TargetPolicy {
+  const rules = entries.map(parseRule)
+  const isRestricted = rules.length > 0
+
+  const matchesIp = (address: string, port: number): boolean => rules.some((rule) =>
+    rule.kind === 'cidr' && portMatches(rule.port, port) && rule.list.check(address, family(address)))
+
+  const matchesName = (host: string, port: number): boolean => rules.some((rule) => {
+    if (!portMatches(rule.port, port)) return false
+    if (rule.kind === 'name') return rule.name === host
+    if (rule.kind === 'suffix') return host.endsWith(`.${rule.suffix}`)
+    return false
+  })
+
+  const isAddressAllowed = (host: string, address: string, port: number): boolean => {
+    const isListedIp = matchesIp(address, port)
+    if (ALWAYS_REFUSED.check(address, family(address)) && !isListedIp) return false
+    if (!isRestricted) return true
+    return isListedIp || (isIP(host) === 0 && matchesName(host, port))
+  }
+
+  return {
+    isAddressAllowed,
+    check ({ host, port }) {
+      const isAllowed = isIP(host) !== 0
+        ? isAddressAllowed(host, host, port)
+        : !isRestricted || matchesName(host, port)
+      if (!isAllowed) throw new TargetForbiddenError(`target ${host}:${port} is not allowed by this server's target policy`)
+    }
+  }
+}
+
+function parseRule (entry: string): Rule {
+  let text = entry.trim().toLowerCase()
+  let port: number | null = null
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
+  if (bracketed !== null) {
+    text = bracketed[1] as string
+    port = bracketed[2] === undefined ? null : Number(bracketed[2])
+  } else if (isIP(text.split('/')[0] ?? '') !== 6) {
+    const withPort = /^(.*):(\d+)$/.exec(text)
+    if (withPort !== null) {
+      text = withPort[1] as string
+      port = Number(withPort[2])
+    }
+  }
+  if (text.startsWith('*.')) return { kind: 'suffix', suffix: text.slice(2), port }
+  const [address = '', prefix] = text.split('/')
+  const ipFamily = isIP(address)
+  if (ipFamily === 0) return { kind: 'name', name: text, port }
+  const list = new BlockList()
+  const type = ipFamily === 4 ? 'ipv4' : 'ipv6'
+  if (prefix === undefined) list.addAddress(address, type)
+  else list.addSubnet(address, Number(prefix), type)
+  return { kind: 'cidr', list, port }
+}
+
+function portMatches (rulePort: number | null, port: number): boolean {
+  return rulePort === null || rulePort === port
+}
+
+function family (address: string): 'ipv4' | 'ipv6' {
+  return isIP(address) === 6 ? 'ipv6' : 'ipv4'
+}

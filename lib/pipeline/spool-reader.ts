@@ -1,0 +1,24 @@
+/**
+ * A job's spool file as a stream of lines: fs read stream → split2 with a line cap.
+ * Line 1 is the resolved JobSpec; line N+1 is record N (see line-validator.ts).
+ */
+import { createReadStream, type ReadStream } from 'node:fs'
+import split2 from 'split2'
+import type { Transform } from 'node:stream'
+
+/** Disk reads of 256 KiB keep syscalls per record negligible without holding much memory. */
+const READ_CHUNK_BYTES = 256 * 1024
+
+export interface SpoolLines {
+  readonly file: ReadStream
+  readonly lines: Transform
+}
+
+export function openSpoolLines (spoolPath: string, maxLineBytes: number): SpoolLines {
+  return {
+    file: createReadStream(spoolPath, { highWaterMark: READ_CHUNK_BYTES }),
+    // The spool was validated on upload, so a longer line means the file is corrupt: the
+    // cap turns that into a stream error instead of unbounded buffering.
+    lines: split2({ maxLength: maxLineBytes + 2 })
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Writable: outcomes in, one Redis call per batch out. Outcomes are packed as they arrive
+ * and flushed when `batchSize` are waiting or `flushIntervalMs` after the first of a quiet
+ * period, whichever comes first. Write callbacks return at once until a batch is full; a
+ * full batch holds the callback until it is stored, so a slow or absent Redis slows the
+ * sender instead of growing a queue.
+ *
+ * A failed write is retried with backoff for as long as it takes (a Redis outage pauses
+ * progress, never loses an outcome); retrying is safe because the store counts each record
+ * once. Only a lost job state (StateLostError) fails the stream.
+ */
+import { Writable } from 'node:stream'
+import type { Outcome } from '../job/outcome.js'
+import type { Logger } from '../logger.js'
+
+export interface StatusSinkOptions {
+  readonly batchSize: number
+  readonly flushIntervalMs: number
+  /** Turns one outcome into its packed line. */
+  readonly pack: (outcome: Outcome) => string
+  /** Stores packed lines; resolves to the number newly counted. */
+  readonly write: (packed: string) => Promise<number>
+  readonly log: Logger
+  /** Called after each stored batch with the number newly counted. */
+  readonly onStored?: (counted: number) => void
+}
+
+const RETRY_BASE_MS = 100
+const RETRY_CAP_MS = 2000
+
+export function createStatusSink (options: StatusSinkOptions): StatusSink {
+  return new StatusSink(options)
+}
+
+export class StatusSink extends Writable {
+  readonly #options: StatusSinkOptions
+  #packed = ''
+  #waiting = 0
+  #timer: NodeJS.Timeout | null = null
+  /** The batch being stored, so flushes run one at a time and in order. */
+  #storing: Promise<void> = Promise.resolve()
+
+  constructor (options: StatusSinkOptions) {
+    super({ objectMode: true, highWaterMark: options.batchSize })
+    this.#options = options
+  }
+
+  override _writev (chunks: Array<{ chunk: Outcome }>, callback: (err?: Error | null) => void): void {
+    for (const { chunk } of chunks) this.#packed += this.#options.pack(chunk)
+    this.#waiting += chunks.length
+    if (this.#waiting < this.#options.batchSize) {
+      this.#armTimer()
+      return callback()
+    }
+    this.#flush().then(() => callback(), callback)
+  }
+
+  override _final (callback: (err?: Error | null) => void): void {
+    this.#flush().then(() => callback(), callback)
+  }
+
+  override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
+    this.#clearTimer()
+    callback(err)
+  }
+
+  #armTimer (): void {
+    if (this.#timer !== null) return
+    this.#timer = setTimeout(() => {
+      this.#timer = null
+      this.#flush().catch((err: unknown) => this.destroy(err as Error))
+    }, this.#options.flushIntervalMs)
+  }
+
+  #clearTimer (): void {
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+  }
+
+  /** Queues the waiting outcomes behind any batch being stored; resolves once stored. */
+  #flush (): Promise<void> {
+    this.#clearTimer()
+    const packed = this.#packed
+    const size = this.#waiting
+    this.#packed = ''
+    this.#waiting = 0
+    if (size > 0) this.#storing = this.#storing.then(async () => await this.#store(packed))
+    return this.#storing
+  }
+
+  async #store (packed: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const counted = await this.#options.write(packed)
+        this.#options.onStored?.(counted)
+        return
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'state_lost' || this.destroyed) throw err
+        const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_CAP_MS)
+        this.#options.log.warn({ err, attempt, delayMs }, 'status write failed, retrying')
+        await new Promise((resolve) => setTimeout(resolve, delayMs))
+      }
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The whole service, started and stopped as one: spool dir ready (leftover partial uploads
+ * swept), services built, HTTP listening, unfinished jobs resumed. main.ts wraps it with
+ * process concerns; tests start it in-process on port 0.
+ */
+import { mkdir, readdir, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Server } from 'node:http'
+import type { Config } from './config.js'
+import type { Logger } from './logger.js'
+import { buildDeps, closeDeps, type Deps } from './deps.js'
+import { createApp } from './http/app.js'
+import { closeServer, listen, serverPort } from './http/server.js'
+import { PARTIAL_SUFFIX } from './upload/spool-writer.js'
+import { warnAboutRedisPolicy } from './store/redis-checks.js'
+
+export interface Service {
+  readonly deps: Deps
+  readonly server: Server
+  readonly url: string
+  /** SIGTERM semantics: stop intake, drain running jobs, flush, close everything. */
+  stop: () => Promise<void>
+}
+
+export async function startService (config: Readonly<Config>, log: Logger): Promise<Service> {
+  await mkdir(config.upload.spoolDir, { recursive: true })
+  await sweepPartialUploads(config.upload.spoolDir, log)
+  const deps = buildDeps(config, log)
+  if (config.http.apiKeys.length === 0) log.warn('CHRONOS_API_KEYS is not set: the API is open to anyone who can reach it')
+  const server = await listen(createApp(deps).callback(), config.http)
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host
+  const url = `http://${host}:${serverPort(server)}`
+  log.info({ url, instanceId: config.jobs.instanceId }, 'chronos listening')
+  void warnAboutRedisPolicy(deps.redis, log)
+  deps.runner.resumeOwned().catch((err: unknown) => log.error({ err }, 'resuming jobs failed'))
+
+  let stopping: Promise<void> | null = null
+  return {
+    deps,
+    server,
+    url,
+    stop: async () => {
+      stopping ??= (async () => {
+        deps.isAcceptingUploads = false
+        const serverClosed = closeServer(server)
+        await closeDeps(deps)
+        server.closeAllConnections()
+        await serverClosed
+      })()
+      await stopping
+    }
+  }
+}
+
+/** A partial spool file at start belongs to an upload that died with the last process. */
+async function sweepPartialUploads (spoolDir: string, log: Logger): Promise<void> {
+  for (const name of await readdir(spoolDir)) {
+    if (!name.endsWith(PARTIAL_SUFFIX)) continue
+    await unlink(join(spoolDir, name)).catch(() => {})
+    log.info({ file: name }, 'removed partial upload left by a previous run')
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The job registry: create, look up by id or primarykey, state transitions, expiry.
+ *
+ * Job keys (one hash tag, one slot) change together in MULTI; the primarykey pointers and
+ * indexes live in other slots and are written in separate steps, ordered so that a crash
+ * between them leaves at worst a stale pointer that readers check and ignore.
+ */
+import type { Redis } from './redis.js'
+import type { Keys } from './keys.js'
+import { JobConflictError } from '../errors.js'
+
+export type JobState = 'queued' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed'
+
+export const LIVE_STATES: ReadonlySet<JobState> = new Set(['queued', 'running', 'paused'])
+
+export interface NewJob {
+  readonly jobId: string
+  readonly primaryKey: string
+  /** The spec in wire form (JSON text). */
+  readonly specJson: string
+  readonly total: number
+  readonly spoolPath: string
+  readonly instanceId: string
+  readonly submittedAt: string
+  /** Fingerprint of the API key that created the job, or '' when the API is open. */
+  readonly owner: string
+}
+
+/** Everything stored about a job: meta hash and counts hash, as Redis returns them. */
+export interface JobSnapshot {
+  readonly meta: Readonly<Record<string, string>>
+  readonly counts: Readonly<Record<string, string>>
+}
+
+/** Compare-and-delete: drop the primarykey's live pointer only if it still names this job. */
+const RELEASE_LIVE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+
+export class JobStore {
+  readonly #redis: Redis
+  readonly #keys: Keys
+  readonly #ttlSeconds: number
+
+  constructor (redis: Redis, keys: Keys, ttlSeconds: number) {
+    this.#redis = redis
+    this.#keys = keys
+    this.#ttlSeconds = ttlSeconds
+  }
+
+  /** The id of the live (queued, running, paused) job holding a primarykey, or null. */
+  async findLive (primaryKey: string): Promise<string | null> {
+    const jobId = await this.#redis.get(this.#keys.liveByPrimaryKey(primaryKey))
+    if (jobId === null) return null
+    const state = await this.#redis.hget(this.#keys.meta(jobId), 'state')
+    return state !== null && LIVE_STATES.has(state as JobState) ? jobId : null
+  }
+
+  /** Registers a queued job; JobConflictError when its primarykey is held by a live job. */
+  async create (job: NewJob): Promise<void> {
+    const k = this.#keys
+    const liveKey = k.liveByPrimaryKey(job.primaryKey)
+    if (await this.#redis.set(liveKey, job.jobId, 'NX') === null) {
+      const holder = await this.findLive(job.primaryKey)
+      if (holder !== null) throw new JobConflictError(`a job with primarykey "${job.primaryKey}" is still live`, holder)
+      await this.#redis.set(liveKey, job.jobId)
+    }
+    await this.#exec(this.#redis.multi()
+      .hset(k.meta(job.jobId), {
+        job_id: job.jobId,
+        primarykey: job.primaryKey,
+        spec: job.specJson,
+        state: 'queued',
+        total: job.total,
+        spool_path: job.spoolPath,
+        instance: job.instanceId,
+        owner: job.owner,
+        submitted_at: job.submittedAt
+      })
+      .hset(k.counts(job.jobId), { count: 0, succeeded: 0, failed: 0, retries: 0 }))
+    await this.#exec(this.#redis.multi()
+      .sadd(k.instanceJobs(job.instanceId), job.jobId)
+      .set(k.latestByPrimaryKey(job.primaryKey), job.jobId)
+      .zadd(k.jobsIndex(), Date.parse(job.submittedAt), job.jobId))
+  }
+
+  async get (jobId: string): Promise<JobSnapshot | null> {
+    const results = await this.#exec(this.#redis.multi()
+      .hgetall(this.#keys.meta(jobId))
+      .hgetall(this.#keys.counts(jobId)))
+    const meta = results[0] as Record<string, string>
+    if (Object.keys(meta).length === 0) return null
+    return { meta, counts: results[1] as Record<string, string> }
+  }
+
+  /** A job id, or a primarykey meaning its latest job. */
+  async resolve (key: string): Promise<string | null> {
+    if (await this.#redis.exists(this.#keys.meta(key)) === 1) return key
+    return await this.#redis.get(this.#keys.latestByPrimaryKey(key))
+  }
+
+  async markRunning (jobId: string, startedAt: string): Promise<void> {
+    await this.#redis.hset(this.#keys.meta(jobId), { state: 'running', started_at: startedAt })
+  }
+
+  /** Ends a job: final state, keys set to expire, primarykey released, off the instance list. */
+  async finish (jobId: string, state: JobState, error?: { code: string, message: string }): Promise<void> {
+    const k = this.#keys
+    const meta = k.meta(jobId)
+    const fields: Record<string, string> = { state, finished_at: new Date().toISOString() }
+    if (error !== undefined) Object.assign(fields, { error_code: error.code, error_message: error.message })
+    const [primaryKey, instanceId] = await this.#redis.hmget(meta, 'primarykey', 'instance')
+    const multi = this.#redis.multi().hset(meta, fields)
+    for (const key of k.jobKeys(jobId)) multi.expire(key, this.#ttlSeconds)
+    await this.#exec(multi)
+    if (primaryKey !== null && primaryKey !== undefined) {
+      await this.#redis.eval(RELEASE_LIVE, 1, k.liveByPrimaryKey(primaryKey), jobId)
+      await this.#redis.expire(k.latestByPrimaryKey(primaryKey), this.#ttlSeconds)
+    }
+    if (instanceId !== null && instanceId !== undefined) await this.#redis.srem(k.instanceJobs(instanceId), jobId)
+  }
+
+  /**
+   * Redis no longer holds this job (restarted without persistence): write a failed meta so
+   * readers see `state_lost` instead of wrong numbers, then finish it as usual.
+   */
+  async recordStateLost (jobId: string, primaryKey: string, instanceId: string, total: number): Promise<void> {
+    await this.#redis.hset(this.#keys.meta(jobId), {
+      job_id: jobId, primarykey: primaryKey, instance: instanceId, total, state: 'failed'
+    })
+    await this.#redis.set(this.#keys.latestByPrimaryKey(primaryKey), jobId)
+    await this.finish(jobId, 'failed', { code: 'state_lost', message: 'Redis lost this job\'s progress; its counts cannot be trusted' })
+  }
+
+  /** Unfinished jobs owned by an instance, oldest first (resumed at start). */
+  async listOwned (instanceId: string): Promise<JobSnapshot[]> {
+    const jobIds = await this.#redis.smembers(this.#keys.instanceJobs(instanceId))
+    const jobs: JobSnapshot[] = []
+    for (const jobId of jobIds) {
+      const job = await this.get(jobId)
+      if (job === null) {
+        await this.#redis.srem(this.#keys.instanceJobs(instanceId), jobId)
+        continue
+      }
+      if (LIVE_STATES.has(job.meta.state as JobState)) jobs.push(job)
+    }
+    return jobs.sort((a, b) => (a.meta.submitted_at ?? '').localeCompare(b.meta.submitted_at ?? ''))
+  }
+
+  /** Job ids, newest first; ids whose keys expired are pruned from the index as met. */
+  async listRecent (offset: number, limit: number): Promise<JobSnapshot[]> {
+    const jobIds = await this.#redis.zrevrange(this.#keys.jobsIndex(), offset, offset + limit - 1)
+    const jobs: JobSnapshot[] = []
+    for (const jobId of jobIds) {
+      const job = await this.get(jobId)
+      if (job === null) await this.#redis.zrem(this.#keys.jobsIndex(), jobId)
+      else jobs.push(job)
+    }
+    return jobs
+  }
+
+  async countJobs (): Promise<number> {
+    return await this.#redis.zcard(this.#keys.jobsIndex())
+  }
+
+  /** Removes every trace of a job that was never accepted (registration failed half-way). */
+  async discard (jobId: string, primaryKey: string, instanceId: string): Promise<void> {
+    const k = this.#keys
+    await this.#redis.del(...k.jobKeys(jobId))
+    await this.#redis.eval(RELEASE_LIVE, 1, k.liveByPrimaryKey(primaryKey), jobId)
+    await this.#redis.eval(RELEASE_LIVE, 1, k.latestByPrimaryKey(primaryKey), jobId)
+    await this.#redis.srem(k.instanceJobs(instanceId), jobId)
+    await this.#redis.zrem(k.jobsIndex(), jobId)
+  }
+
+  /** Runs a MULTI and checks every [err, result] tuple. */
+  async #exec (multi: ReturnType<Redis['multi']>): Promise<unknown[]> {
+    const tuples = await multi.exec()
+    if (tuples === null) throw new Error('redis transaction was discarded')
+    return tuples.map(([err, result]) => {
+      if (err !== null) throw err
+      return result
+    })
+  }
+}

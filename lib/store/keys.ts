@@ -1,0 +1,56 @@
+/**
+ * The only key builder. Every key of one job carries the job id as a hash tag, so each
+ * MULTI and each script touches one slot and the same code runs on Redis Cluster.
+ */
+export class Keys {
+  readonly #prefix: string
+
+  constructor (prefix: string) {
+    this.#prefix = prefix
+  }
+
+  /** Hash: the job's spec, state, timestamps and totals. */
+  meta (jobId: string): string {
+    return `${this.#prefix}:job:{${jobId}}:meta`
+  }
+
+  /** Hash: count, succeeded, failed, retries, time sum/min/max, s:<status>, e:<reason>, h:<bucket>. */
+  counts (jobId: string): string {
+    return `${this.#prefix}:job:{${jobId}}:counts`
+  }
+
+  /** Bitmap: bit N is set once record N's outcome is counted (makes re-applied batches no-ops). */
+  done (jobId: string): string {
+    return `${this.#prefix}:job:{${jobId}}:done`
+  }
+
+  /** List: one element per flushed batch of packed per-record results. */
+  results (jobId: string): string {
+    return `${this.#prefix}:job:{${jobId}}:results`
+  }
+
+  /** All keys of one job, for expiry and deletion. */
+  jobKeys (jobId: string): string[] {
+    return [this.meta(jobId), this.counts(jobId), this.done(jobId), this.results(jobId)]
+  }
+
+  /** String: id of the latest job submitted under a primarykey. */
+  latestByPrimaryKey (primaryKey: string): string {
+    return `${this.#prefix}:pk:{${primaryKey}}:latest`
+  }
+
+  /** String: id of the queued, running or paused job holding a primarykey (the 409 guard). */
+  liveByPrimaryKey (primaryKey: string): string {
+    return `${this.#prefix}:pk:{${primaryKey}}:live`
+  }
+
+  /** Sorted set: every job id, scored by submission time (GET /jobs). */
+  jobsIndex (): string {
+    return `${this.#prefix}:jobs`
+  }
+
+  /** Set: unfinished jobs owned by one instance, resumed by it at start. */
+  instanceJobs (instanceId: string): string {
+    return `${this.#prefix}:instance:{${instanceId}}:jobs`
+  }
+}

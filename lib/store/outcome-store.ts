@@ -1,0 +1,68 @@
+/**
+ * Batched, idempotent outcome writes (one Lua call per batch) and the reads that go with
+ * them: the done bitmap for resume and the packed per-record results.
+ *
+ * Packing happens per outcome as it reaches the sink, so a batch waiting for Redis is a few
+ * strings, not a few thousand objects. A packed line is
+ *   index \t bucket \t ok \t status \t attempts \t time_ms \t error \t id_json [\t snippet_json]\n
+ * and everything from `ok` on is what the results list keeps (about 20 bytes a record).
+ */
+import { readFileSync } from 'node:fs'
+import type { Redis } from './redis.js'
+import type { Keys } from './keys.js'
+import type { Outcome } from '../job/outcome.js'
+import { latencyBucket } from '../job/latency-histogram.js'
+
+const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-4.lua', import.meta.url), 'utf8')
+
+interface OutcomeCommands {
+  recordOutcomes: (meta: string, done: string, counts: string, results: string, packed: string) => Promise<number>
+}
+
+/** The job's meta hash was gone when outcomes were written: Redis lost the job's state. */
+export class StateLostError extends Error {
+  readonly code = 'state_lost'
+}
+
+export class OutcomeStore {
+  readonly #redis: Redis & OutcomeCommands
+  readonly #keys: Keys
+
+  constructor (redis: Redis, keys: Keys) {
+    if (!('recordOutcomes' in redis)) {
+      redis.defineCommand('recordOutcomes', { numberOfKeys: 4, lua: RECORD_OUTCOMES })
+    }
+    this.#redis = redis as Redis & OutcomeCommands
+    this.#keys = keys
+  }
+
+  /** One outcome as a packed line (see the header). */
+  static pack (outcome: Outcome): string {
+    const status = outcome.status ?? 0
+    const time = Math.round(outcome.timeMs * 100) / 100
+    const line = `${outcome.index}\t${latencyBucket(time)}\t${outcome.ok ? 1 : 0}\t${status}\t${outcome.attempts}\t${time}\t${outcome.error ?? ''}\t${outcome.idJson}`
+    return outcome.snippet === undefined ? `${line}\n` : `${line}\t${JSON.stringify(outcome.snippet)}\n`
+  }
+
+  /**
+   * Applies packed outcomes; returns how many were newly counted (0 for a replayed batch).
+   * Throws StateLostError when the job's meta hash no longer exists.
+   */
+  async write (jobId: string, packed: string): Promise<number> {
+    const k = this.#keys
+    const counted = await this.#redis.recordOutcomes(k.meta(jobId), k.done(jobId), k.counts(jobId), k.results(jobId), packed)
+    if (counted < 0) throw new StateLostError(`state of ${jobId} is gone from Redis`)
+    return counted
+  }
+
+  /** Bytes of the done bitmap covering records [firstIndex, firstIndex + 8 * byteCount). */
+  async readDoneBits (jobId: string, firstIndex: number, byteCount: number): Promise<Buffer> {
+    const start = Math.floor(firstIndex / 8)
+    return await this.#redis.getrangeBuffer(this.#keys.done(jobId), start, start + byteCount - 1)
+  }
+
+  /** Up to `count` result batches starting at list index `cursor`. */
+  async readResultBatches (jobId: string, cursor: number, count: number): Promise<string[]> {
+    return await this.#redis.lrange(this.#keys.results(jobId), cursor, cursor + count - 1)
+  }
+}

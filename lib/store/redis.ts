@@ -1,0 +1,60 @@
+/**
+ * ioredis factory and the availability guard used on request paths.
+ *
+ * The connection never gives up (maxRetriesPerRequest: null, offline queue on): a Redis
+ * outage must pause progress writes, not crash the process or drop an outcome (DESIGN §4).
+ * Request handlers, which must answer 503 within about 2 s instead of hanging, go through
+ * withStore(), which refuses at once when the connection is not ready and bounds the wait.
+ */
+import { Redis } from 'ioredis'
+import type { RedisConfig } from '../config.js'
+import { StoreUnavailableError } from '../errors.js'
+
+export type { Redis }
+
+/** How long a request path waits for Redis before answering 503. */
+export const STORE_TIMEOUT_MS = 2000
+
+export function createRedis (config: RedisConfig, connectionName: string): Redis {
+  return new Redis(config.url, {
+    connectionName,
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    connectTimeout: STORE_TIMEOUT_MS,
+    retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
+    lazyConnect: false
+  })
+}
+
+export function isReady (redis: Redis): boolean {
+  return redis.status === 'ready'
+}
+
+/**
+ * Runs a request-path store operation: 503 store_unavailable at once when Redis is not
+ * connected, or when the operation takes longer than STORE_TIMEOUT_MS.
+ */
+export async function withStore<T> (redis: Redis, operation: () => Promise<T>): Promise<T> {
+  if (!isReady(redis)) throw new StoreUnavailableError('the job store (Redis) is unreachable')
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailableError('the job store (Redis) did not answer in time')), STORE_TIMEOUT_MS)
+  })
+  try {
+    return await Promise.race([operation(), timeout])
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) throw err
+    if (!isReady(redis)) throw new StoreUnavailableError('the job store (Redis) is unreachable', { cause: err })
+    throw err
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export async function quitRedis (redis: Redis): Promise<void> {
+  try {
+    await redis.quit()
+  } catch {
+    redis.disconnect()
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * POST /run's work: request → [gunzip] → line validator → spool writer, joined with
+ * pipeline() so one failure or a client abort tears down every stage. Only when the spool
+ * file is fsynced is the job registered in Redis; any failure on the way removes the spool
+ * file and every key, so a rejected upload leaves nothing behind and sends nothing.
+ */
+import type { IncomingMessage } from 'node:http'
+import { createGunzip } from 'node:zlib'
+import { pipeline } from 'node:stream/promises'
+import { unlink } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
+import type { DeliveryConfig, UploadConfig } from '../config.js'
+import { InvalidRequestError, PayloadTooLargeError, ShuttingDownError, errorCode } from '../errors.js'
+import { newJobId } from '../job/job-id.js'
+import { specToWire, type JobSpec, type JobSpecLimits } from '../job/job-spec.js'
+import type { JobStore } from '../store/job-store.js'
+import { withStore, type Redis } from '../store/redis.js'
+import { JobConflictError } from '../errors.js'
+import { checkMediaType } from './media-type.js'
+import { createLineValidator } from './line-validator.js'
+import { createSpoolWriter } from './spool-writer.js'
+
+export interface AcceptedJob {
+  readonly jobId: string
+  readonly primaryKey: string
+  readonly records: number
+}
+
+export interface AcceptUploadDeps {
+  readonly upload: UploadConfig
+  readonly delivery: DeliveryConfig
+  readonly instanceId: string
+  readonly redis: Redis
+  readonly jobStore: JobStore
+  /** Throws TargetForbiddenError when the spec's target is not allowed. */
+  readonly checkTarget: (spec: JobSpec) => Promise<void> | void
+  /** Hands an accepted job to the runner. */
+  readonly enqueue: (jobId: string) => void
+  readonly isAcceptingUploads: () => boolean
+}
+
+export interface UploadRequest {
+  readonly body: Readable
+  readonly headers: IncomingMessage['headers']
+  /** Fingerprint of the caller's API key, '' when the API is open. */
+  readonly owner: string
+}
+
+export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDeps): Promise<AcceptedJob> {
+  if (!deps.isAcceptingUploads()) throw new ShuttingDownError('Chronos is shutting down and takes no new uploads')
+  const { isGzip } = checkMediaType(request.headers['content-type'], request.headers['content-encoding'])
+  const declaredBytes = Number(request.headers['content-length'])
+  if (!isGzip && declaredBytes > deps.upload.maxUploadBytes) {
+    throw new PayloadTooLargeError(`the upload is larger than ${deps.upload.maxUploadBytes} bytes`)
+  }
+  // Fail fast (503 within about 2 s) rather than spool gigabytes we could not register.
+  await withStore(deps.redis, async () => await deps.redis.ping())
+
+  const jobId = newJobId()
+  const validator = createLineValidator({
+    maxLineBytes: deps.upload.maxLineBytes,
+    maxUploadBytes: deps.upload.maxUploadBytes,
+    specLimits: specLimits(deps.delivery),
+    onSpec: async (spec) => {
+      await deps.checkTarget(spec)
+      const holder = await withStore(deps.redis, async () => await deps.jobStore.findLive(spec.primaryKey))
+      if (holder !== null) throw new JobConflictError(`a job with primarykey "${spec.primaryKey}" is still live`, holder)
+    }
+  })
+  const spool = createSpoolWriter(deps.upload.spoolDir, jobId)
+  try {
+    if (isGzip) await pipeline(request.body, createGunzip(), validator, spool)
+    else await pipeline(request.body, validator, spool)
+  } catch (err) {
+    const code = errorCode(err)
+    if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
+      throw new InvalidRequestError('the body is not valid gzip', { cause: err })
+    }
+    throw err
+  }
+
+  const spec = validator.spec as JobSpec
+  try {
+    await withStore(deps.redis, async () => await deps.jobStore.create({
+      jobId,
+      primaryKey: spec.primaryKey,
+      specJson: JSON.stringify(specToWire(spec)),
+      total: validator.records,
+      spoolPath: spool.path,
+      instanceId: deps.instanceId,
+      submittedAt: new Date().toISOString(),
+      owner: request.owner
+    }))
+  } catch (err) {
+    await unlink(spool.path).catch(() => {})
+    await deps.jobStore.discard(jobId, spec.primaryKey, deps.instanceId).catch(() => {})
+    throw err
+  }
+  deps.enqueue(jobId)
+  return { jobId, primaryKey: spec.primaryKey, records: validator.records }
+}
+
+export function specLimits (delivery: DeliveryConfig): JobSpecLimits {
+  return {
+    defaultConcurrency: delivery.concurrency,
+    maxConcurrency: delivery.maxConcurrency,
+    defaultTimeoutMs: delivery.timeoutMs,
+    defaultMaxAttempts: delivery.maxAttempts
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Transform: raw upload bytes in, spool bytes out. Splits on LF, checks every line as it
+ * streams past, and writes the spool form: line 1 the resolved JobSpec, then one record per
+ * line (CR, BOM and blank lines dropped), so the spool's line N+1 is record N.
+ *
+ * Line numbers in errors are physical lines of the decompressed body, from 1. Invalid
+ * records are collected (up to MAX_DETAILS) and fail the upload at the end, or as soon as
+ * the list is full; a bad config line, an over-long line or too many bytes fail at once.
+ * Nothing is pushed once a problem is known: the spool is about to be thrown away anyway.
+ */
+import { Transform, type TransformCallback } from 'node:stream'
+import { isUtf8 } from 'node:buffer'
+import {
+  EmptyJobError, InvalidConfigError, InvalidRecordError, LineTooLargeError, PayloadTooLargeError,
+  type LineProblem
+} from '../errors.js'
+import { parseJobSpec, specToWire, type JobSpec, type JobSpecLimits } from '../job/job-spec.js'
+import { recordFromValue, RECORD_REASON_TEXT } from '../job/record.js'
+
+export const MAX_DETAILS = 20
+const LF = 0x0a
+const CR = 0x0d
+const NEWLINE = Buffer.from('\n')
+const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+
+export interface LineValidatorOptions {
+  readonly maxLineBytes: number
+  readonly maxUploadBytes: number
+  readonly specLimits: JobSpecLimits
+  /** Runs once line 1 is valid (conflict and target checks); a rejection fails the upload. */
+  readonly onSpec?: (spec: JobSpec) => Promise<void> | void
+}
+
+export function createLineValidator (options: LineValidatorOptions): LineValidator {
+  return new LineValidator(options)
+}
+
+export class LineValidator extends Transform {
+  readonly #options: LineValidatorOptions
+  /** Bytes of the current, unfinished line carried over from earlier chunks. */
+  #carry: Buffer[] = []
+  #carryBytes = 0
+  #lineNumber = 0
+  #totalBytes = 0
+  #spec: JobSpec | null = null
+  #records = 0
+  readonly #problems: LineProblem[] = []
+  #specCheck: Promise<void> | null = null
+  #specError: unknown = null
+
+  constructor (options: LineValidatorOptions) {
+    super({ readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 })
+    this.#options = options
+  }
+
+  /** The JobSpec from line 1, once read. */
+  get spec (): JobSpec | null {
+    return this.#spec
+  }
+
+  /** Records seen (blank lines not counted). */
+  get records (): number {
+    return this.#records
+  }
+
+  override _transform (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    let error: Error | null = null
+    this.#totalBytes += chunk.length
+    if (this.#totalBytes > this.#options.maxUploadBytes) {
+      error = new PayloadTooLargeError(`the upload is larger than ${this.#options.maxUploadBytes} bytes`)
+    } else {
+      const out: Buffer[] = []
+      error = this.#splitLines(chunk, out)
+      if (error === null && out.length > 0 && this.#problems.length === 0) this.push(Buffer.concat(out))
+    }
+    this.#afterSpecCheck(error, callback)
+  }
+
+  override _flush (callback: TransformCallback): void {
+    let error: Error | null = null
+    if (this.#carryBytes > 0) {
+      const out: Buffer[] = []
+      const line = Buffer.concat(this.#carry, this.#carryBytes)
+      this.#carry = []
+      this.#carryBytes = 0
+      error = this.#acceptLine(line, out)
+      if (error === null && out.length > 0 && this.#problems.length === 0) this.push(Buffer.concat(out))
+    }
+    if (error === null) error = this.#finalError()
+    this.#afterSpecCheck(error, callback)
+  }
+
+  /** Calls back once the onSpec check (if one is running) has settled; its error wins. */
+  #afterSpecCheck (error: Error | null, callback: TransformCallback): void {
+    const finish = (): void => {
+      if (this.#specError !== null) callback(this.#specError as Error)
+      else callback(error)
+    }
+    if (this.#specCheck === null || error !== null) finish()
+    else this.#specCheck.then(finish, finish)
+  }
+
+  #splitLines (chunk: Buffer, out: Buffer[]): Error | null {
+    let start = 0
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(LF, start)
+      if (newline === -1) {
+        this.#carry.push(chunk.subarray(start))
+        this.#carryBytes += chunk.length - start
+        // One spare byte: the line's CR may be in this chunk and its LF in the next.
+        if (this.#carryBytes > this.#options.maxLineBytes + 1) return this.#lineTooLarge(this.#lineNumber + 1)
+        return null
+      }
+      let line = chunk.subarray(start, newline)
+      if (this.#carryBytes > 0) {
+        this.#carry.push(line)
+        line = Buffer.concat(this.#carry, this.#carryBytes + line.length)
+        this.#carry = []
+        this.#carryBytes = 0
+      }
+      const error = this.#acceptLine(line, out)
+      if (error !== null) return error
+      start = newline + 1
+    }
+    return null
+  }
+
+  /** One physical line, without its LF. */
+  #acceptLine (raw: Buffer, out: Buffer[]): Error | null {
+    const lineNumber = ++this.#lineNumber
+    let line = raw.length > 0 && raw[raw.length - 1] === CR ? raw.subarray(0, -1) : raw
+    if (lineNumber === 1 && line.subarray(0, 3).equals(BOM)) line = line.subarray(3)
+    if (line.length > this.#options.maxLineBytes) return this.#lineTooLarge(lineNumber)
+    if (!isUtf8(line)) return this.#invalid(lineNumber, 'not valid UTF-8')
+    const text = line.toString('utf8')
+    if (text.trim() === '') return null
+
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      return this.#invalid(lineNumber, RECORD_REASON_TEXT.not_json)
+    }
+    if (this.#spec === null) return this.#acceptSpec(value, lineNumber, out)
+
+    const record = recordFromValue(value, this.#records)
+    if (typeof record === 'string') return this.#invalid(lineNumber, RECORD_REASON_TEXT[record])
+    this.#records++
+    out.push(line, NEWLINE)
+    return null
+  }
+
+  #acceptSpec (value: unknown, lineNumber: number, out: Buffer[]): Error | null {
+    const result = parseJobSpec(value, this.#options.specLimits)
+    if (!result.ok) {
+      return new InvalidConfigError(`the config line (line ${lineNumber}) is invalid: ${result.problems.join('; ')}`, {
+        details: result.problems.map((reason) => ({ line: lineNumber, reason }))
+      })
+    }
+    this.#spec = result.spec
+    out.push(Buffer.from(JSON.stringify(specToWire(result.spec))), NEWLINE)
+    const onSpec = this.#options.onSpec
+    if (onSpec !== undefined) {
+      this.#specCheck = Promise.resolve()
+        .then(() => onSpec(result.spec))
+        .then(() => { this.#specCheck = null }, (err: unknown) => { this.#specError = err })
+    }
+    return null
+  }
+
+  /** A line that is no valid record (or no JSON at all, before the config line was read). */
+  #invalid (lineNumber: number, reason: string): Error | null {
+    if (this.#spec === null) {
+      return new InvalidConfigError(`the config line (line ${lineNumber}) is invalid: ${reason}`, {
+        details: [{ line: lineNumber, reason }]
+      })
+    }
+    this.#problems.push({ line: lineNumber, reason })
+    return this.#problems.length >= MAX_DETAILS ? this.#invalidRecords() : null
+  }
+
+  #invalidRecords (): InvalidRecordError {
+    const first = this.#problems[0] as LineProblem
+    const more = this.#problems.length > 1 ? ` (and ${this.#problems.length - 1} more listed in details)` : ''
+    return new InvalidRecordError(`line ${first.line} is not a valid record: ${first.reason}${more}`, {
+      details: [...this.#problems]
+    })
+  }
+
+  #lineTooLarge (lineNumber: number): LineTooLargeError {
+    const reason = `longer than ${this.#options.maxLineBytes} bytes`
+    return new LineTooLargeError(`line ${lineNumber} is ${reason}`, { details: [{ line: lineNumber, reason }] })
+  }
+
+  #finalError (): Error | null {
+    if (this.#problems.length > 0) return this.#invalidRecords()
+    if (this.#spec === null) return new EmptyJobError('the upload is empty: line 1 must name the target')
+    if (this.#records === 0) return new EmptyJobError('the upload has a config line but no records')
+    return null
+  }
+}
