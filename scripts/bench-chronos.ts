@@ -1,0 +1,97 @@
+/**
+ * One Chronos server process for one benchmark run: the built `dist/lib/main.js`, a fresh
+ * port and spool directory, the bench's own Redis, and nothing inherited from the
+ * caller's CHRONOS_* environment (a stray CHRONOS_API_KEYS would turn every call into a
+ * 401). A fresh process per run makes VmHWM (peak RSS) mean "this run's peak".
+ *
+ * stop() reads VmHWM first (it is gone once the process exits), then SIGTERMs (DESIGN §4:
+ * drain and exit) and SIGKILLs after a grace period; the spool directory is removed.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort, isRunning, logTail, spawnChild, stopChild, waitForPort, type Child } from './bench-children.js'
+import { callJson } from './bench-http.js'
+
+export interface ChronosServer {
+  url: string
+  child: Child
+  spoolDir: string
+  stop: () => Promise<ChronosStop>
+}
+
+export interface ChronosStop {
+  peakRssBytes: number | null
+  stopMs: number
+  wasKilled: boolean
+}
+
+const OWN_ENV = /^(CHRONOS_.*|PORT|HOST|REDIS_URL|LOG_LEVEL)$/
+const STOP_GRACE_MS = 15_000
+
+export function chronosEntry (repoDir: string): string {
+  return join(repoDir, 'dist', 'lib', 'main.js')
+}
+
+export async function startChronos (repoDir: string, workDir: string, redisUrl: string, runId: string): Promise<ChronosServer> {
+  const entry = chronosEntry(repoDir)
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`)
+  const port = await freePort()
+  const spoolDir = join(workDir, `spool-${runId}`)
+  mkdirSync(spoolDir, { recursive: true })
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) if (!OWN_ENV.test(key)) env[key] = value
+  Object.assign(env, {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    REDIS_URL: redisUrl,
+    CHRONOS_SPOOL_DIR: spoolDir,
+    CHRONOS_MAX_CONCURRENCY: '256',
+    CHRONOS_KEY_PREFIX: 'bench',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production'
+  })
+  const child = spawnChild(`chronos-${runId}`, process.execPath, [entry], {
+    cwd: repoDir, env, logFile: join(workDir, `chronos-${runId}.log`)
+  })
+  const url = `http://127.0.0.1:${port}`
+  try {
+    await waitForPort(port, 30_000, child)
+    await waitReady(url, child)
+  } catch (err) {
+    await stopChild(child, 2000)
+    throw err
+  }
+  return {
+    url,
+    child,
+    spoolDir,
+    stop: async () => {
+      const peakRssBytes = readPeakRss(child.pid)
+      const end = await stopChild(child, STOP_GRACE_MS)
+      rmSync(spoolDir, { recursive: true, force: true })
+      return { peakRssBytes, stopMs: end.ms, wasKilled: end.wasKilled }
+    }
+  }
+}
+
+/** /readyz checks Redis and the spool (DESIGN §3); a 404 means the route is not there yet. */
+async function waitReady (url: string, child: Child): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (!isRunning(child)) throw new Error(`${child.name}: exited during start-up${logTail(child)}`)
+    const answer = await callJson('GET', `${url}/readyz`, 2000).catch(() => undefined)
+    if (answer !== undefined && (answer.status === 200 || answer.status === 404)) return
+    await sleep(100)
+  }
+  throw new Error(`${child.name}: /readyz not 200 after ~10 s${logTail(child)}`)
+}
+
+/** VmHWM from /proc: the resident-set high-water mark of the whole process life. */
+export function readPeakRss (pid: number): number | null {
+  try {
+    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match?.[1] === undefined ? null : Number(match[1]) * 1024
+  } catch {
+    return null
+  }
+}

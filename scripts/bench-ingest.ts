@@ -1,0 +1,79 @@
+/**
+ * The ingest scenario: how fast an upload is accepted (request start → 202).
+ *
+ * raw:     scripts/bench-ingest-raw.ts, pipe to a file + fsync, no parsing at all;
+ * chronos: POST /run on a fresh server (validate every line, spool, fsync, register).
+ * Both are sent the same file by the same client code (bench-http.ts postFile). MB/s
+ * uses 10^6 bytes of upload. After the Chronos 202 its job starts delivering; that is
+ * not measured: the job is cancelled (DELETE /jobs/:id, ignored if the route is absent),
+ * the process stopped and its spool directory removed.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { readReadyLine, spawnTs, stopChild } from './bench-children.js'
+import { startChronos } from './bench-chronos.js'
+import { callJson, postFile } from './bench-http.js'
+import type { Fixture } from './make-fixture.js'
+
+export interface IngestResult {
+  ok: boolean
+  error: string | null
+  ms: number | null
+  mbPerSec: number | null
+}
+
+export interface IngestRawServer {
+  url: string
+  stop: () => Promise<void>
+}
+
+const UPLOAD_TIMEOUT_MS = 180_000
+
+export async function startIngestRaw (scriptsDir: string, workDir: string): Promise<IngestRawServer> {
+  const spoolDir = join(workDir, 'ingest-raw')
+  mkdirSync(spoolDir, { recursive: true })
+  const child = spawnTs('ingest-raw', join(scriptsDir, 'bench-ingest-raw.ts'), [spoolDir, '0'], {
+    captureStdout: true, logFile: join(workDir, 'ingest-raw.log')
+  })
+  const { port } = await readReadyLine<{ port: number }>(child, 15_000)
+  return { url: `http://127.0.0.1:${port}/run`, stop: async () => { await stopChild(child, 2000) } }
+}
+
+function measured (fixture: Fixture, ms: number): IngestResult {
+  return { ok: true, error: null, ms, mbPerSec: fixture.bytes / 1e6 / (ms / 1000) }
+}
+
+function failed (err: unknown): IngestResult {
+  return { ok: false, error: err instanceof Error ? err.message : String(err), ms: null, mbPerSec: null }
+}
+
+export async function runIngestRaw (server: IngestRawServer, fixture: Fixture): Promise<IngestResult> {
+  try {
+    const answer = await postFile(server.url, fixture.file, fixture.bytes, UPLOAD_TIMEOUT_MS)
+    const written = (answer.body as { bytes?: number } | null)?.bytes
+    if (answer.status !== 202 || written !== fixture.bytes) throw new Error(`ingest-raw answered ${answer.status}, wrote ${String(written)} bytes`)
+    return measured(fixture, answer.ms)
+  } catch (err) {
+    return failed(err)
+  }
+}
+
+export async function runIngestChronos (repoDir: string, workDir: string, redisUrl: string, runId: string, fixture: Fixture): Promise<IngestResult & { peakRssBytes: number | null }> {
+  const server = await startChronos(repoDir, workDir, redisUrl, runId)
+  let result: IngestResult
+  try {
+    const answer = await postFile(`${server.url}/run`, fixture.file, fixture.bytes, UPLOAD_TIMEOUT_MS)
+    const body = answer.body as { job_id?: string, records?: number } | null
+    if (answer.status !== 202 || body?.records !== fixture.records) {
+      throw new Error(`POST /run answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`)
+    }
+    result = measured(fixture, answer.ms)
+    if (typeof body.job_id === 'string') {
+      await callJson('DELETE', `${server.url}/jobs/${encodeURIComponent(body.job_id)}`, 5000).catch(() => undefined)
+    }
+  } catch (err) {
+    result = failed(err)
+  }
+  const stop = await server.stop()
+  return { ...result, peakRssBytes: stop.peakRssBytes }
+}

@@ -1,0 +1,111 @@
+/**
+ * Benchmark upload generator.
+ *
+ * Usage: tsx scripts/make-fixture.ts N out.ndjson [targetPort] [concurrency]
+ *
+ * Writes an NDJSON upload (DESIGN §1): line 1 is the JobSpec pointing at
+ * http://127.0.0.1:<targetPort>/ingest with a `concurrency` field; then N records
+ * `{"id":<8 digits>,"payload":"{...json text...}"}` of about 120 bytes each. Ids are
+ * 10000001, 10000002, … so they are 8 characters, the id size the issue's Redis-memory
+ * target assumes. The content comes from a seeded PRNG, so the same arguments always give
+ * the same bytes. The file is streamed out in ~64 KiB chunks with backpressure: memory
+ * stays flat however large N is.
+ */
+import { createWriteStream } from 'node:fs'
+import { once } from 'node:events'
+import { pathToFileURL } from 'node:url'
+
+export interface FixtureOptions {
+  records: number
+  file: string
+  targetPort: number
+  concurrency: number
+  /** @defaultValue 42 */
+  seed?: number
+}
+
+export interface Fixture {
+  file: string
+  records: number
+  bytes: number
+}
+
+const ACTIONS = ['purchase', 'review', 'signup', 'login', 'refund', 'logout'] as const
+const FIRST_ID = 10_000_001
+const CHUNK_BYTES = 64 * 1024
+
+/** mulberry32: tiny, fast and good enough to make payloads vary deterministically. */
+function prng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function jobSpecLine (targetPort: number, concurrency: number): string {
+  return JSON.stringify({
+    primarykey: `bench-${targetPort}-${concurrency}`,
+    protocol: 'http',
+    host: '127.0.0.1',
+    port: targetPort,
+    path: '/ingest',
+    metadata: [{ key: 'x-tenant-id', value: 'tenant-bench' }],
+    concurrency
+  })
+}
+
+function recordLine (index: number, random: () => number): string {
+  const user = String(Math.floor(random() * 1_000_000)).padStart(6, '0')
+  const action = ACTIONS[Math.floor(random() * ACTIONS.length)] ?? 'login'
+  const amount = (random() * 1000).toFixed(2)
+  const ts = 1_767_225_600 + Math.floor(random() * 31_536_000)
+  // The payload is JSON *text* in a string (sent verbatim), as in the seed example.
+  const payload = JSON.stringify({ v: 1, user_id: `user_${user}`, action, amount: Number(amount), ts })
+  return JSON.stringify({ id: FIRST_ID + index, payload })
+}
+
+export async function makeFixture (options: FixtureOptions): Promise<Fixture> {
+  const random = prng(options.seed ?? 42)
+  const out = createWriteStream(options.file)
+  let bytes = 0
+  let chunk = jobSpecLine(options.targetPort, options.concurrency) + '\n'
+  try {
+    for (let i = 0; i < options.records; i++) {
+      chunk += recordLine(i, random) + '\n'
+      if (chunk.length >= CHUNK_BYTES) {
+        bytes += chunk.length
+        if (!out.write(chunk)) await once(out, 'drain')
+        chunk = ''
+      }
+    }
+    bytes += chunk.length
+    out.end(chunk)
+    await once(out, 'finish')
+  } catch (err) {
+    out.destroy()
+    throw err
+  }
+  // All generated text is ASCII, so string length equals byte length.
+  return { file: options.file, records: options.records, bytes }
+}
+
+async function main (): Promise<void> {
+  const [n, file, port, concurrency] = process.argv.slice(2)
+  const records = Number(n)
+  if (file === undefined || !Number.isInteger(records) || records < 1) {
+    throw new Error('usage: make-fixture.ts N out.ndjson [targetPort] [concurrency]')
+  }
+  const fixture = await makeFixture({
+    records,
+    file,
+    targetPort: Number(port ?? 8081),
+    concurrency: Number(concurrency ?? 64)
+  })
+  process.stdout.write(JSON.stringify(fixture) + '\n')
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main()
