@@ -13,6 +13,10 @@ import { createApp } from './http/app.js'
 import { closeServer, listen, serverPort } from './http/server.js'
 import { PARTIAL_SUFFIX } from './upload/spool-writer.js'
 import { warnAboutRedisPolicy } from './store/redis-checks.js'
+import { waitUntilReady } from './store/redis.js'
+
+/** How long start-up waits for Redis before serving anyway (uploads get 503 meanwhile). */
+const REDIS_BOOT_WAIT_MS = 5000
 
 export interface Service {
   readonly deps: Deps
@@ -26,6 +30,9 @@ export async function startService (config: Readonly<Config>, log: Logger): Prom
   await mkdir(config.upload.spoolDir, { recursive: true })
   await sweepPartialUploads(config.upload.spoolDir, log)
   const deps = buildDeps(config, log)
+  if (!await waitUntilReady(deps.redis, REDIS_BOOT_WAIT_MS)) {
+    log.warn({ waitedMs: REDIS_BOOT_WAIT_MS }, 'redis is not reachable yet: uploads get 503 until it is')
+  }
   if (config.http.apiKeys.length === 0) log.warn('CHRONOS_API_KEYS is not set: the API is open to anyone who can reach it')
   const server = await listen(createApp(deps).callback(), config.http)
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host

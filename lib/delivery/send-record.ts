@@ -57,7 +57,7 @@ export function createAttemptSender (spec: JobSpec, jobId: string, pool: Pool): 
   }
 }
 
-/** Wraps one attempt into a final outcome (single attempt: retries live in the sender). */
+/** The final outcome of a record from its last attempt. */
 export function toOutcome (record: JobRecord, attempt: Attempt, attempts: number): Outcome {
   const outcome: Outcome = {
     index: record.index,

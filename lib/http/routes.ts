@@ -6,6 +6,8 @@ import { runHandler } from './handlers/run.js'
 import { statusHandler, jobHandler } from './handlers/status.js'
 import { jobsHandler } from './handlers/jobs.js'
 import { infoHandler } from './handlers/info.js'
+import { cancelHandler, pauseHandler, resumeHandler } from './handlers/job-actions.js'
+import { resultsHandler } from './handlers/job-results.js'
 import { healthHandler, readyHandler } from './handlers/health.js'
 
 export function createRouter (deps: Deps): Router<AppState> {
@@ -15,6 +17,10 @@ export function createRouter (deps: Deps): Router<AppState> {
   router.get('/info', infoHandler(deps))
   router.get('/jobs', jobsHandler(deps))
   router.get('/jobs/:id', jobHandler(deps))
+  router.delete('/jobs/:id', cancelHandler(deps))
+  router.post('/jobs/:id/pause', pauseHandler(deps))
+  router.post('/jobs/:id/resume', resumeHandler(deps))
+  router.get('/jobs/:id/results', resultsHandler(deps))
   router.get('/healthz', healthHandler())
   router.get('/readyz', readyHandler(deps))
   return router

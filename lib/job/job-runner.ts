@@ -25,6 +25,7 @@ export class JobRunner {
   readonly #queue: string[] = []
   readonly #active = new Map<string, JobRun | null>()
   readonly #settled = new Map<string, Promise<void>>()
+  readonly #cancelRequested = new Set<string>()
   #isClosing = false
 
   constructor (deps: JobRunnerDeps) {
@@ -51,6 +52,48 @@ export class JobRunner {
     for (const job of jobs) this.enqueue(job.meta.job_id as string)
     if (jobs.length > 0) this.#deps.log.info({ jobs: jobs.length }, 'resuming unfinished jobs')
     return jobs.length
+  }
+
+  /** Whether this runner holds the job (queued or active). */
+  has (jobId: string): boolean {
+    return this.#active.has(jobId) || this.#queue.includes(jobId)
+  }
+
+  /**
+   * Cancels a queued or active job: no request starts after this resolves' caller answers,
+   * in-flight requests are aborted, and the job ends `cancelled`.
+   */
+  async cancel (jobId: string): Promise<void> {
+    const queued = this.#queue.indexOf(jobId)
+    if (queued >= 0) this.#queue.splice(queued, 1)
+    this.#cancelRequested.add(jobId)
+    const run = this.#active.get(jobId)
+    if (run !== undefined && run !== null) await run.cancel()
+    await this.whenSettled(jobId)
+    if (!this.#active.has(jobId)) {
+      const job = await this.#deps.jobStore.get(jobId)
+      if (job !== null && job.meta.finished_at === undefined) await this.#finish(jobId, 'cancelled', job.meta.spool_path)
+    }
+    this.#cancelRequested.delete(jobId)
+  }
+
+  /** Pauses sending: in-flight requests finish, nothing new starts until resume. */
+  async pause (jobId: string): Promise<void> {
+    const queued = this.#queue.indexOf(jobId)
+    if (queued >= 0) this.#queue.splice(queued, 1)
+    this.#active.get(jobId)?.pause()
+    await this.#deps.jobStore.setLiveState(jobId, 'paused')
+  }
+
+  async resume (jobId: string): Promise<void> {
+    const run = this.#active.get(jobId)
+    if (run !== undefined && run !== null) {
+      await this.#deps.jobStore.setLiveState(jobId, 'running')
+      run.resume()
+      return
+    }
+    await this.#deps.jobStore.setLiveState(jobId, 'queued')
+    this.enqueue(jobId)
   }
 
   /** Resolves once the job has ended or been drained (tests and shutdown use it). */
@@ -96,10 +139,10 @@ export class JobRunner {
       await jobStore.finish(jobId, 'failed', { code: 'invalid_config', message: parsed.problems.join('; ') })
       return
     }
-    if (this.#isClosing) return
+    if (this.#isClosing || this.#cancelRequested.has(jobId)) return
     const isResume = Number(counts.count) > 0
     const startedAt = meta.started_at ?? new Date().toISOString()
-    await jobStore.markRunning(jobId, startedAt)
+    if (meta.state !== 'paused') await jobStore.markRunning(jobId, startedAt)
     log.info({ total: Number(meta.total), isResume, concurrency: parsed.spec.concurrency }, 'job started')
 
     const run = new JobRun({
@@ -107,6 +150,7 @@ export class JobRunner {
       spec: parsed.spec,
       spoolPath,
       isResume,
+      isPaused: meta.state === 'paused',
       maxLineBytes: this.#deps.upload.maxLineBytes,
       outcomeBatchSize: this.#deps.jobs.outcomeBatchSize,
       flushIntervalMs: this.#deps.jobs.flushIntervalMs,
@@ -133,10 +177,15 @@ export class JobRunner {
     if (end === 'state_lost') {
       log.error({ durationMs }, 'job state lost in redis')
       await jobStore.recordStateLost(jobId, meta.primarykey ?? '', meta.instance ?? '', Number(meta.total))
-    } else {
-      await jobStore.finish(jobId, 'completed')
-      log.info({ durationMs }, 'job completed')
+      await unlink(spoolPath).catch(() => {})
+      return
     }
-    await unlink(spoolPath).catch(() => {})
+    await this.#finish(jobId, end, spoolPath)
+    log.info({ durationMs, state: end }, 'job ended')
+  }
+
+  async #finish (jobId: string, state: 'completed' | 'cancelled', spoolPath: string | undefined): Promise<void> {
+    await this.#deps.jobStore.finish(jobId, state)
+    if (spoolPath !== undefined) await unlink(spoolPath).catch(() => {})
   }
 }

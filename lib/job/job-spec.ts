@@ -48,7 +48,7 @@ const DNS_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/
 const MAX_METADATA_ENTRIES = 64
 const MAX_METADATA_BYTES = 16 * 1024
 const MAX_TIMEOUT_MS = 600_000
-const MAX_RATE_LIMIT = 1_000_000
+const MAX_RATE_LIMIT = 100_000
 
 /** Headers a user may not set: framing, hop-by-hop, and the ones Chronos sets itself (§2). */
 const REFUSED_HEADERS = new Set([

@@ -14,6 +14,8 @@ export interface JobStatus {
   succeeded: number
   failed: number
   pending: number
+  /** Records never sent because the job was cancelled (they stay in `pending`). */
+  unsent: number
   retries: number
   min_time: number | null
   max_time: number | null
@@ -68,6 +70,7 @@ export function toJobStatus ({ meta, counts }: JobSnapshot, nowMs: number = Date
     succeeded: int(counts.succeeded),
     failed: int(counts.failed),
     pending,
+    unsent: state === 'cancelled' ? pending : 0,
     retries: int(counts.retries),
     min_time: minTime,
     max_time: maxTime,

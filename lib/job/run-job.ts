@@ -14,13 +14,15 @@ import type { JobSpec } from './job-spec.js'
 import type { Logger } from '../logger.js'
 import { OutcomeStore } from '../store/outcome-store.js'
 import { createJobPool } from '../delivery/http-pools.js'
-import { createAttemptSender, toOutcome } from '../delivery/send-record.js'
+import { createAttemptSender } from '../delivery/send-record.js'
+import { retryDelayMs } from '../delivery/retry-policy.js'
+import { RateLimiter } from '../delivery/rate-limiter.js'
 import { openSpoolLines } from '../pipeline/spool-reader.js'
 import { createRecordParser, type RecordParserOptions } from '../pipeline/record-parser.js'
 import { createSender, type Sender } from '../pipeline/sender.js'
 import { createStatusSink, type StatusSink } from '../pipeline/status-sink.js'
 
-export type RunEnd = 'completed' | 'drained' | 'state_lost'
+export type RunEnd = 'completed' | 'drained' | 'cancelled' | 'state_lost'
 
 export interface RunJobOptions {
   readonly jobId: string
@@ -28,6 +30,8 @@ export interface RunJobOptions {
   readonly spoolPath: string
   /** Skip records whose outcome is already counted (a resumed job). */
   readonly isResume: boolean
+  /** Start with sending paused (a paused job resumed after a restart). */
+  readonly isPaused: boolean
   readonly maxLineBytes: number
   readonly outcomeBatchSize: number
   readonly flushIntervalMs: number
@@ -42,10 +46,13 @@ export class JobRun {
   #sender: Sender | null = null
   #sink: StatusSink | null = null
   #isDraining = false
+  #isCancelled = false
+  #isPaused: boolean
 
   constructor (options: RunJobOptions) {
     this.jobId = options.jobId
     this.#options = options
+    this.#isPaused = options.isPaused
   }
 
   async run (): Promise<RunEnd> {
@@ -59,7 +66,9 @@ export class JobRun {
     const parser = createRecordParser(parserOptions)
     const sender = this.#sender = createSender({
       maxInFlight: spec.concurrency,
-      send: async (record, signal) => toOutcome(record, await sendAttempt(record, signal), 1)
+      attempt: sendAttempt,
+      retryDelayMs: (attempt, attemptsMade) => retryDelayMs(attempt, attemptsMade, spec.maxAttempts),
+      rateLimiter: spec.rateLimit === null ? undefined : new RateLimiter(spec.rateLimit)
     })
     const sink = this.#sink = createStatusSink({
       batchSize: this.#options.outcomeBatchSize,
@@ -68,17 +77,38 @@ export class JobRun {
       write: async (packed) => await outcomeStore.write(jobId, packed),
       log
     })
+    if (this.#isPaused) sender.pauseSending()
     try {
       await pipeline(file, lines, parser, sender, sink, { signal: this.#abort.signal })
       if (parser.skipped > 0) log.info({ jobId, skipped: parser.skipped }, 'resumed job skipped recorded outcomes')
-      return 'completed'
+      return this.#isCancelled ? 'cancelled' : 'completed'
     } catch (err) {
       if ((err as { code?: unknown }).code === 'state_lost') return 'state_lost'
+      if (this.#isCancelled) return 'cancelled'
       if (this.#isDraining) return 'drained'
       throw err
     } finally {
       await pool.destroy()
     }
+  }
+
+  pause (): void {
+    this.#isPaused = true
+    this.#sender?.pauseSending()
+  }
+
+  resume (): void {
+    this.#isPaused = false
+    this.#sender?.resumeSending()
+  }
+
+  /**
+   * Cancel: from now on no request starts; in-flight ones are aborted and recorded as
+   * `cancelled`; the stored outcomes are flushed. Resolves once the run has wound down.
+   */
+  async cancel (): Promise<void> {
+    this.#isCancelled = true
+    await this.drain(0)
   }
 
   /**
@@ -92,7 +122,9 @@ export class JobRun {
     this.#isDraining = true
     if (sender === null || sink === null || sink.writableFinished) return this.#abort.abort()
     sender.stopIntake()
-    const timer = setTimeout(() => this.#abort.abort(), graceMs)
+    // In-flight attempts aborted by the sender resolve as 'cancelled' outcomes and are flushed.
+    if (graceMs === 0) sender.abortInFlight()
+    const timer = setTimeout(() => this.#abort.abort(), Math.max(graceMs, 5000))
     try {
       await once(sink, 'finish', { signal: this.#abort.signal })
     } catch {

@@ -101,6 +101,11 @@ export class JobStore {
     await this.#redis.hset(this.#keys.meta(jobId), { state: 'running', started_at: startedAt })
   }
 
+  /** A transition between live states (pause, resume). */
+  async setLiveState (jobId: string, state: 'queued' | 'running' | 'paused'): Promise<void> {
+    await this.#redis.hset(this.#keys.meta(jobId), { state })
+  }
+
   /** Ends a job: final state, keys set to expire, primarykey released, off the instance list. */
   async finish (jobId: string, state: JobState, error?: { code: string, message: string }): Promise<void> {
     const k = this.#keys

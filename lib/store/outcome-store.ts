@@ -61,6 +61,25 @@ export class OutcomeStore {
     return await this.#redis.getrangeBuffer(this.#keys.done(jobId), start, start + byteCount - 1)
   }
 
+  /** How many result batches the job has stored so far (the cursor's end). */
+  async countResultBatches (jobId: string): Promise<number> {
+    return await this.#redis.llen(this.#keys.results(jobId))
+  }
+
+  /**
+   * One stored result (the packed line from `ok` on) as its NDJSON line for
+   * GET /jobs/:id/results, or null when it does not pass the filter.
+   */
+  static resultToJson (stored: string, outcome: 'failed' | 'succeeded' | null): string | null {
+    const [ok, status, attempts, time, error, idJson, snippetJson] = stored.split('\t')
+    const isOk = ok === '1'
+    if ((outcome === 'failed' && isOk) || (outcome === 'succeeded' && !isOk)) return null
+    const statusJson = status === '0' ? 'null' : status
+    const errorJson = error === '' || error === undefined ? 'null' : `"${error}"`
+    const response = snippetJson === undefined ? '' : `,"response":${snippetJson}`
+    return `{"id":${idJson ?? 'null'},"ok":${isOk},"status":${statusJson},"attempts":${attempts},"time_ms":${time},"error":${errorJson}${response}}\n`
+  }
+
   /** Up to `count` result batches starting at list index `cursor`. */
   async readResultBatches (jobId: string, cursor: number, count: number): Promise<string[]> {
     return await this.#redis.lrange(this.#keys.results(jobId), cursor, cursor + count - 1)

@@ -51,6 +51,21 @@ export async function withStore<T> (redis: Redis, operation: () => Promise<T>): 
   }
 }
 
+/** Resolves true once the connection is ready, false after `timeoutMs`. */
+export async function waitUntilReady (redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (isReady(redis)) return true
+  return await new Promise<boolean>((resolve) => {
+    const done = (isOk: boolean): void => {
+      clearTimeout(timer)
+      redis.off('ready', onReady)
+      resolve(isOk)
+    }
+    const onReady = (): void => done(true)
+    const timer = setTimeout(() => done(false), timeoutMs)
+    redis.on('ready', onReady)
+  })
+}
+
 export async function quitRedis (redis: Redis): Promise<void> {
   try {
     await redis.quit()

@@ -7,7 +7,6 @@
 import type { IncomingMessage } from 'node:http'
 import { createGunzip } from 'node:zlib'
 import { pipeline } from 'node:stream/promises'
-import { unlink } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import type { DeliveryConfig, UploadConfig } from '../config.js'
 import { InvalidRequestError, PayloadTooLargeError, ShuttingDownError, errorCode } from '../errors.js'
@@ -72,6 +71,7 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
     if (isGzip) await pipeline(request.body, createGunzip(), validator, spool)
     else await pipeline(request.body, validator, spool)
   } catch (err) {
+    await spool.discard()
     const code = errorCode(err)
     if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
       throw new InvalidRequestError('the body is not valid gzip', { cause: err })
@@ -92,7 +92,7 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
       owner: request.owner
     }))
   } catch (err) {
-    await unlink(spool.path).catch(() => {})
+    await spool.discard()
     await deps.jobStore.discard(jobId, spec.primaryKey, deps.instanceId).catch(() => {})
     throw err
   }

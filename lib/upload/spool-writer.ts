@@ -33,6 +33,21 @@ export class SpoolWriter extends Writable {
     this.#partialPath = join(spoolDir, `${jobId}${PARTIAL_SUFFIX}`)
   }
 
+  /**
+   * Removes the spool file whatever state the writer is in; resolves once it is gone.
+   * pipeline() can reject before a destroyed stage has finished its async cleanup, so
+   * accept-upload waits on this before answering.
+   */
+  async discard (): Promise<void> {
+    if (!this.closed) {
+      const closed = new Promise<void>((resolve) => this.once('close', () => resolve()))
+      this.destroy()
+      await closed
+    }
+    await unlink(this.#partialPath).catch(() => {})
+    await unlink(this.path).catch(() => {})
+  }
+
   override _construct (callback: (err?: Error | null) => void): void {
     open(this.#partialPath, 'wx').then((file) => {
       this.#file = file

@@ -1,0 +1,54 @@
+/**
+ * DELETE /jobs/:id (cancel), POST /jobs/:id/pause, POST /jobs/:id/resume. Each answers 200
+ * with the status object after the change; acting on a finished job is 409 invalid_state.
+ */
+import type { Middleware, ParameterizedContext } from 'koa'
+import type { Deps } from '../../deps.js'
+import type { AppState } from '../app-state.js'
+import { InvalidStateError } from '../../errors.js'
+import type { JobState } from '../../store/job-store.js'
+import { lookupJobStatus } from './job-lookup.js'
+
+type JobAction = (deps: Deps, jobId: string, state: JobState) => Promise<void>
+
+const cancel: JobAction = async (deps, jobId, state) => {
+  requireState(state, ['queued', 'running', 'paused'], 'cancel')
+  requireLocal(deps, jobId, state)
+  await deps.runner.cancel(jobId)
+}
+
+const pause: JobAction = async (deps, jobId, state) => {
+  requireState(state, ['queued', 'running'], 'pause')
+  requireLocal(deps, jobId, state)
+  await deps.runner.pause(jobId)
+}
+
+const resume: JobAction = async (deps, jobId, state) => {
+  requireState(state, ['paused'], 'resume')
+  await deps.runner.resume(jobId)
+}
+
+export const cancelHandler = (deps: Deps): Middleware<AppState> => actionHandler(deps, cancel)
+export const pauseHandler = (deps: Deps): Middleware<AppState> => actionHandler(deps, pause)
+export const resumeHandler = (deps: Deps): Middleware<AppState> => actionHandler(deps, resume)
+
+function actionHandler (deps: Deps, action: JobAction): Middleware<AppState> {
+  return async function jobAction (ctx: ParameterizedContext<AppState> & { params?: Record<string, string> }) {
+    const key = ctx.params?.id ?? ''
+    const before = await lookupJobStatus(deps, key, ctx.state.owner)
+    ctx.state.jobId = before.job_id
+    await action(deps, before.job_id, before.state)
+    ctx.body = await lookupJobStatus(deps, before.job_id, ctx.state.owner)
+  }
+}
+
+function requireState (state: JobState, allowed: readonly JobState[], verb: string): void {
+  if (!allowed.includes(state)) throw new InvalidStateError(`cannot ${verb} a job that is ${state}`)
+}
+
+/** Only the instance running a job can act on its in-flight requests. */
+function requireLocal (deps: Deps, jobId: string, state: JobState): void {
+  if (state !== 'paused' && !deps.runner.has(jobId)) {
+    throw new InvalidStateError('this job is run by another Chronos instance; ask that one')
+  }
+}

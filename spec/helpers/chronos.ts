@@ -1,0 +1,113 @@
+// startChronos(): the real service (lib/service.ts) on 127.0.0.1 port 0 against the shared
+// Redis (or one given), with a unique key prefix, a temporary spool dir and logs captured
+// as parsed lines. stop() has SIGTERM semantics; cleanup() also deletes the test's keys and
+// spool dir. Helpers speak HTTP to it like any client would.
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { Redis } from 'ioredis'
+import { loadConfig, type Config } from '../../lib/config.js'
+import { createLogger } from '../../lib/logger.js'
+import { startService, type Service } from '../../lib/service.js'
+import { deleteKeysWithPrefix, sharedRedis, uniquePrefix } from './redis.js'
+
+export interface Chronos {
+  readonly url: string
+  readonly service: Service
+  readonly config: Readonly<Config>
+  readonly prefix: string
+  readonly spoolDir: string
+  /** Every log line written so far, parsed. */
+  readonly logs: Array<Record<string, unknown>>
+  /** A plain client on the same Redis, for assertions on keys. */
+  readonly redis: Redis
+  stop: () => Promise<void>
+  /** stop(), then remove the test's keys and spool dir. */
+  cleanup: () => Promise<void>
+  post: (path: string, body?: string | Buffer, headers?: Record<string, string>) => Promise<HttpAnswer>
+  get: (path: string, headers?: Record<string, string>) => Promise<HttpAnswer>
+  del: (path: string, headers?: Record<string, string>) => Promise<HttpAnswer>
+  /** POSTs an NDJSON upload to /run. */
+  upload: (body: string | Buffer, headers?: Record<string, string>) => Promise<HttpAnswer>
+  /** Polls /status until the job reaches one of `states`. */
+  waitForState: (jobId: string, states?: string[], timeoutMs?: number, headers?: Record<string, string>) => Promise<Record<string, any>>
+  spoolFiles: () => Promise<string[]>
+}
+
+export interface HttpAnswer {
+  status: number
+  headers: Headers
+  text: string
+  json: any
+}
+
+export async function startChronos (env: Record<string, string> = {}, redisUrl = sharedRedis().url): Promise<Chronos> {
+  const prefix = env.CHRONOS_KEY_PREFIX ?? uniquePrefix()
+  const spoolDir = env.CHRONOS_SPOOL_DIR ?? await mkdtemp(join(tmpdir(), 'chronos-spool-'))
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDIS_URL: redisUrl,
+    CHRONOS_KEY_PREFIX: prefix,
+    CHRONOS_SPOOL_DIR: spoolDir,
+    CHRONOS_FLUSH_INTERVAL_MS: '20',
+    CHRONOS_SHUTDOWN_GRACE_MS: '5000',
+    LOG_LEVEL: 'debug',
+    ...env
+  })
+  const logs: Array<Record<string, unknown>> = []
+  const sink = new Writable({
+    write (chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line))
+      callback()
+    }
+  })
+  const service = await startService(config, createLogger(config.log, sink))
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+  const url = service.url
+
+  const request = async (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> => {
+    const init: RequestInit = { method, headers }
+    if (body !== undefined) init.body = body
+    const response = await fetch(`${url}${path}`, init)
+    const text = await response.text()
+    let json: unknown = null
+    try {
+      json = JSON.parse(text)
+    } catch {}
+    return { status: response.status, headers: response.headers, text, json }
+  }
+
+  const chronos: Chronos = {
+    url,
+    service,
+    config,
+    prefix,
+    spoolDir,
+    logs,
+    redis,
+    stop: async () => await service.stop(),
+    cleanup: async () => {
+      await service.stop()
+      await deleteKeysWithPrefix(redisUrl, prefix).catch(() => 0)
+      redis.disconnect()
+      await rm(spoolDir, { recursive: true, force: true })
+    },
+    post: async (path, body, headers) => await request('POST', path, body, headers),
+    get: async (path, headers) => await request('GET', path, undefined, headers),
+    del: async (path, headers) => await request('DELETE', path, undefined, headers),
+    upload: async (body, headers = {}) => await request('POST', '/run', body, { 'content-type': 'application/x-ndjson', ...headers }),
+    waitForState: async (jobId, states = ['completed', 'failed', 'cancelled'], timeoutMs = 15_000, headers = {}) => {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const answer = await request('GET', `/status?key=${encodeURIComponent(jobId)}`, undefined, headers)
+        if (answer.status === 200 && states.includes(answer.json.state)) return answer.json
+        if (Date.now() > deadline) throw new Error(`job ${jobId} did not reach ${states.join('|')}: ${answer.text}`)
+        await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+    },
+    spoolFiles: async () => await readdir(spoolDir)
+  }
+  return chronos
+}
