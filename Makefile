@@ -1,0 +1,31 @@
+# Chronos developer entry points. `make test` is what CI runs (through .ci/run).
+.PHONY: install build run test bench clean
+
+# npm writes node_modules/.package-lock.json on every install, so it is the stamp:
+# reinstall when node_modules is missing or older than package-lock.json.
+install: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci
+	@touch $@
+
+build: install
+	npm run build
+
+# Starts a local Redis when none answers at $$REDIS_URL (see scripts/ensure-redis.sh).
+run: build
+	scripts/ensure-redis.sh
+	npm start
+
+# lint → typecheck → circular imports → mocha (STYLE.md, Tooling).
+test: install
+	npm run lint
+	npm run typecheck
+	npm run circular
+	npm test
+
+bench: build
+	npm run bench
+
+clean:
+	rm -rf dist coverage .nyc_output bench-results
