@@ -12,6 +12,7 @@ import { OutcomeStore } from './store/outcome-store.js'
 import { JobRunner } from './job/job-runner.js'
 import { specLimits } from './upload/accept-upload.js'
 import { createTargetPolicy, type TargetPolicy } from './job/target-policy.js'
+import { createGuardedConnector, type LookupFunction } from './delivery/guarded-connector.js'
 
 export interface Deps {
   readonly config: Readonly<Config>
@@ -28,18 +29,28 @@ export interface Deps {
   isAcceptingUploads: boolean
 }
 
-export function buildDeps (config: Readonly<Config>, log: Logger): Deps {
+/** Seams for tests: replace what the network would otherwise decide. */
+export interface DepsOverrides {
+  /** Name resolution for connect-time target checks (DNS rebinding tests). */
+  readonly lookup?: LookupFunction
+}
+
+export function buildDeps (config: Readonly<Config>, log: Logger, overrides: DepsOverrides = {}): Deps {
   const redis = createRedis(config.redis, `chronos:${config.jobs.instanceId}`)
   redis.on('error', (err: Error) => log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'redis connection error'))
   const keys = new Keys(config.redis.keyPrefix)
   const jobStore = new JobStore(redis, keys, config.jobs.resultTtlSeconds)
   const outcomeStore = new OutcomeStore(redis, keys)
+  const targetPolicy = createTargetPolicy(config.delivery.allowedTargets)
   const runner = new JobRunner({
     jobs: config.jobs,
     upload: config.upload,
     specLimits: specLimits(config.delivery),
     jobStore,
     outcomeStore,
+    createConnector: (spec) => createGuardedConnector({
+      policy: targetPolicy, port: spec.port, timeoutMs: Math.min(spec.timeoutMs, 10_000), lookup: overrides.lookup
+    }),
     log
   })
   const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 })
@@ -52,7 +63,7 @@ export function buildDeps (config: Readonly<Config>, log: Logger): Deps {
     jobStore,
     outcomeStore,
     runner,
-    targetPolicy: createTargetPolicy(config.delivery.allowedTargets),
+    targetPolicy,
     eventLoopDelay,
     startedAtMs: Date.now(),
     isAcceptingUploads: true

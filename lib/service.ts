@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import type { Server } from 'node:http'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
-import { buildDeps, closeDeps, type Deps } from './deps.js'
+import { buildDeps, closeDeps, type Deps, type DepsOverrides } from './deps.js'
 import { createApp } from './http/app.js'
 import { closeServer, listen, serverPort } from './http/server.js'
 import { PARTIAL_SUFFIX } from './upload/spool-writer.js'
@@ -26,10 +26,10 @@ export interface Service {
   stop: () => Promise<void>
 }
 
-export async function startService (config: Readonly<Config>, log: Logger): Promise<Service> {
+export async function startService (config: Readonly<Config>, log: Logger, overrides: DepsOverrides = {}): Promise<Service> {
   await mkdir(config.upload.spoolDir, { recursive: true })
   await sweepPartialUploads(config.upload.spoolDir, log)
-  const deps = buildDeps(config, log)
+  const deps = buildDeps(config, log, overrides)
   if (!await waitUntilReady(deps.redis, REDIS_BOOT_WAIT_MS)) {
     log.warn({ waitedMs: REDIS_BOOT_WAIT_MS }, 'redis is not reachable yet: uploads get 503 until it is')
   }
@@ -38,7 +38,7 @@ export async function startService (config: Readonly<Config>, log: Logger): Prom
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host
   const url = `http://${host}:${serverPort(server)}`
   log.info({ url, instanceId: config.jobs.instanceId }, 'chronos listening')
-  void warnAboutRedisPolicy(deps.redis, log)
+  warnAboutRedisPolicy(deps.redis, log).catch(() => {})
   deps.runner.resumeOwned().catch((err: unknown) => log.error({ err }, 'resuming jobs failed'))
 
   let stopping: Promise<void> | null = null

@@ -11,6 +11,9 @@ export type { Pool }
 /** Keep idle sockets a little while so a job's steady stream reuses them. */
 const KEEP_ALIVE_MS = 10_000
 
+/** Builds the undici connector for a job (the target policy's connect-time check). */
+export type ConnectorFactory = (spec: JobSpec) => NonNullable<Pool.Options['connect']>
+
 export function createJobPool (spec: JobSpec, connect?: Pool.Options['connect']): Pool {
   const options: Pool.Options = {
     connections: spec.concurrency,

@@ -3,9 +3,8 @@
  * request time limit (Node's default 5 minutes would cut them), but an idle socket is cut
  * after `uploadIdleTimeoutMs`, and headers must arrive promptly (slow-loris).
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { RequestListener } from 'node:http'
 import type { HttpConfig } from '../config.js'
 
 const HEADERS_TIMEOUT_MS = 20_000

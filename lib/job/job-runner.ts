@@ -10,6 +10,7 @@ import type { JobStore } from '../store/job-store.js'
 import type { OutcomeStore } from '../store/outcome-store.js'
 import { parseJobSpec, type JobSpecLimits } from './job-spec.js'
 import { JobRun } from './run-job.js'
+import type { ConnectorFactory } from '../delivery/http-pools.js'
 
 export interface JobRunnerDeps {
   readonly jobs: JobsConfig
@@ -17,6 +18,7 @@ export interface JobRunnerDeps {
   readonly specLimits: JobSpecLimits
   readonly jobStore: JobStore
   readonly outcomeStore: OutcomeStore
+  readonly createConnector: ConnectorFactory
   readonly log: Logger
 }
 
@@ -155,6 +157,7 @@ export class JobRunner {
       outcomeBatchSize: this.#deps.jobs.outcomeBatchSize,
       flushIntervalMs: this.#deps.jobs.flushIntervalMs,
       outcomeStore: this.#deps.outcomeStore,
+      createConnector: this.#deps.createConnector,
       log
     })
     this.#active.set(jobId, run)

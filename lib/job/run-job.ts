@@ -13,7 +13,7 @@ import { once } from 'node:events'
 import type { JobSpec } from './job-spec.js'
 import type { Logger } from '../logger.js'
 import { OutcomeStore } from '../store/outcome-store.js'
-import { createJobPool } from '../delivery/http-pools.js'
+import { createJobPool, type ConnectorFactory } from '../delivery/http-pools.js'
 import { createAttemptSender } from '../delivery/send-record.js'
 import { retryDelayMs } from '../delivery/retry-policy.js'
 import { RateLimiter } from '../delivery/rate-limiter.js'
@@ -36,6 +36,7 @@ export interface RunJobOptions {
   readonly outcomeBatchSize: number
   readonly flushIntervalMs: number
   readonly outcomeStore: OutcomeStore
+  readonly createConnector: ConnectorFactory
   readonly log: Logger
 }
 
@@ -57,7 +58,7 @@ export class JobRun {
 
   async run (): Promise<RunEnd> {
     const { jobId, spec, outcomeStore, log } = this.#options
-    const pool = createJobPool(spec)
+    const pool = createJobPool(spec, this.#options.createConnector(spec))
     const sendAttempt = createAttemptSender(spec, jobId, pool)
     const { file, lines } = openSpoolLines(this.#options.spoolPath, this.#options.maxLineBytes)
     const parserOptions: RecordParserOptions = this.#options.isResume

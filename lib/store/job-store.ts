@@ -33,7 +33,7 @@ export interface JobSnapshot {
 }
 
 /** Compare-and-delete: drop the primarykey's live pointer only if it still names this job. */
-const RELEASE_LIVE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+const RELEASE_LIVE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 export class JobStore {
   readonly #redis: Redis
