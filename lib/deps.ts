@@ -5,7 +5,8 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
-import { createRedis, quitRedis, type Redis } from './store/redis.js'
+import { createRedis, isReady, quitRedis, type Redis } from './store/redis.js'
+import { Metrics } from './metrics.js'
 import { Keys } from './store/keys.js'
 import { JobStore } from './store/job-store.js'
 import { OutcomeStore } from './store/outcome-store.js'
@@ -23,6 +24,7 @@ export interface Deps {
   readonly outcomeStore: OutcomeStore
   readonly runner: JobRunner
   readonly targetPolicy: TargetPolicy
+  readonly metrics: Metrics
   readonly eventLoopDelay: IntervalHistogram
   readonly startedAtMs: number
   /** Flipped off at SIGTERM: new uploads get 503. */
@@ -42,6 +44,13 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
   const jobStore = new JobStore(redis, keys, config.jobs.resultTtlSeconds)
   const outcomeStore = new OutcomeStore(redis, keys)
   const targetPolicy = createTargetPolicy(config.delivery.allowedTargets)
+  // The runner and the metrics read each other: the gauges ask the runner at scrape time.
+  let runnerRef: JobRunner | null = null
+  const metrics = new Metrics({
+    jobsByState: () => runnerRef?.jobsByState() ?? {},
+    inFlightRequests: () => runnerRef?.inFlight ?? 0,
+    isRedisUp: () => isReady(redis)
+  })
   const runner = new JobRunner({
     jobs: config.jobs,
     upload: config.upload,
@@ -51,8 +60,10 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
     createConnector: (spec) => createGuardedConnector({
       policy: targetPolicy, port: spec.port, timeoutMs: Math.min(spec.timeoutMs, 10_000), lookup: overrides.lookup
     }),
+    onOutcome: (outcome) => metrics.recordOutcome(outcome),
     log
   })
+  runnerRef = runner
   const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 })
   eventLoopDelay.enable()
   return {
@@ -64,6 +75,7 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
     outcomeStore,
     runner,
     targetPolicy,
+    metrics,
     eventLoopDelay,
     startedAtMs: Date.now(),
     isAcceptingUploads: true

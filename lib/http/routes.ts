@@ -8,6 +8,7 @@ import { jobsHandler } from './handlers/jobs.js'
 import { infoHandler } from './handlers/info.js'
 import { cancelHandler, pauseHandler, resumeHandler } from './handlers/job-actions.js'
 import { resultsHandler } from './handlers/job-results.js'
+import { metricsHandler } from './handlers/metrics.js'
 import { healthHandler, readyHandler } from './handlers/health.js'
 
 export function createRouter (deps: Deps): Router<AppState> {
@@ -23,5 +24,6 @@ export function createRouter (deps: Deps): Router<AppState> {
   router.get('/jobs/:id/results', resultsHandler(deps))
   router.get('/healthz', healthHandler())
   router.get('/readyz', readyHandler(deps))
+  router.get('/metrics', metricsHandler(deps))
   return router
 }

@@ -11,6 +11,7 @@ import type { OutcomeStore } from '../store/outcome-store.js'
 import { parseJobSpec, type JobSpecLimits } from './job-spec.js'
 import { JobRun } from './run-job.js'
 import type { ConnectorFactory } from '../delivery/http-pools.js'
+import type { Outcome } from './outcome.js'
 
 export interface JobRunnerDeps {
   readonly jobs: JobsConfig
@@ -19,6 +20,8 @@ export interface JobRunnerDeps {
   readonly jobStore: JobStore
   readonly outcomeStore: OutcomeStore
   readonly createConnector: ConnectorFactory
+  /** Sees every outcome as it reaches the sink (metrics). */
+  readonly onOutcome?: (outcome: Outcome) => void
   readonly log: Logger
 }
 
@@ -40,6 +43,19 @@ export class JobRunner {
 
   get queuedCount (): number {
     return this.#queue.length
+  }
+
+  /** Requests in flight across this instance's jobs. */
+  get inFlight (): number {
+    let total = 0
+    for (const run of this.#active.values()) total += run?.inFlight ?? 0
+    return total
+  }
+
+  jobsByState (): Record<string, number> {
+    let paused = 0
+    for (const run of this.#active.values()) if (run?.isPaused === true) paused++
+    return { queued: this.#queue.length, running: this.#active.size - paused, paused }
   }
 
   enqueue (jobId: string): void {
@@ -158,6 +174,7 @@ export class JobRunner {
       flushIntervalMs: this.#deps.jobs.flushIntervalMs,
       outcomeStore: this.#deps.outcomeStore,
       createConnector: this.#deps.createConnector,
+      onOutcome: this.#deps.onOutcome,
       log
     })
     this.#active.set(jobId, run)

@@ -11,6 +11,7 @@
 import { pipeline } from 'node:stream/promises'
 import { once } from 'node:events'
 import type { JobSpec } from './job-spec.js'
+import type { Outcome } from './outcome.js'
 import type { Logger } from '../logger.js'
 import { OutcomeStore } from '../store/outcome-store.js'
 import { createJobPool, type ConnectorFactory } from '../delivery/http-pools.js'
@@ -37,6 +38,7 @@ export interface RunJobOptions {
   readonly flushIntervalMs: number
   readonly outcomeStore: OutcomeStore
   readonly createConnector: ConnectorFactory
+  readonly onOutcome?: ((outcome: Outcome) => void) | undefined
   readonly log: Logger
 }
 
@@ -74,7 +76,12 @@ export class JobRun {
     const sink = this.#sink = createStatusSink({
       batchSize: this.#options.outcomeBatchSize,
       flushIntervalMs: this.#options.flushIntervalMs,
-      pack: OutcomeStore.pack,
+      pack: this.#options.onOutcome === undefined
+        ? OutcomeStore.pack
+        : (outcome) => {
+            this.#options.onOutcome?.(outcome)
+            return OutcomeStore.pack(outcome)
+          },
       write: async (packed) => await outcomeStore.write(jobId, packed),
       log
     })
@@ -91,6 +98,14 @@ export class JobRun {
     } finally {
       await pool.destroy()
     }
+  }
+
+  get inFlight (): number {
+    return this.#sender?.inFlight ?? 0
+  }
+
+  get isPaused (): boolean {
+    return this.#isPaused
   }
 
   pause (): void {

@@ -35,6 +35,8 @@ export interface AcceptUploadDeps {
   /** Hands an accepted job to the runner. */
   readonly enqueue: (jobId: string) => void
   readonly isAcceptingUploads: () => boolean
+  /** Told the decompressed size of every upload that reached the validator. */
+  readonly onUploadBytes?: (bytes: number, isAccepted: boolean) => void
 }
 
 export interface UploadRequest {
@@ -70,6 +72,7 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
     if (isGzip) await pipeline(request.body, createGunzip(), validator, spool)
     else await pipeline(request.body, validator, spool)
   } catch (err) {
+    deps.onUploadBytes?.(validator.bytes, false)
     await spool.discard()
     const code = errorCode(err)
     if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
@@ -91,10 +94,12 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
       owner: request.owner
     }))
   } catch (err) {
+    deps.onUploadBytes?.(validator.bytes, false)
     await spool.discard()
     await deps.jobStore.discard(jobId, spec.primaryKey, deps.instanceId).catch(() => {})
     throw err
   }
+  deps.onUploadBytes?.(validator.bytes, true)
   deps.enqueue(jobId)
   return { jobId, primaryKey: spec.primaryKey, records: validator.records }
 }

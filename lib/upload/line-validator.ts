@@ -58,6 +58,11 @@ export class LineValidator extends Transform {
     return this.#spec
   }
 
+  /** Decompressed bytes received so far. */
+  get bytes (): number {
+    return this.#totalBytes
+  }
+
   /** Records seen (blank lines not counted). */
   get records (): number {
     return this.#records

@@ -13,7 +13,8 @@ export function runHandler (deps: Deps): Middleware<AppState> {
     jobStore: deps.jobStore,
     checkTarget: deps.targetPolicy.check,
     enqueue: (jobId: string) => deps.runner.enqueue(jobId),
-    isAcceptingUploads: () => deps.isAcceptingUploads
+    isAcceptingUploads: () => deps.isAcceptingUploads,
+    onUploadBytes: (bytes: number, isAccepted: boolean) => deps.metrics.recordUpload(bytes, isAccepted)
   }
   return async function run (ctx) {
     const job = await acceptUpload({ body: ctx.req, headers: ctx.req.headers, owner: ctx.state.owner }, acceptDeps)

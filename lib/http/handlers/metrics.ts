@@ -1,0 +1,11 @@
+/** GET /metrics: Prometheus text exposition (open, like /healthz, for scrapers). */
+import type { Middleware } from 'koa'
+import type { Deps } from '../../deps.js'
+import type { AppState } from '../app-state.js'
+
+export function metricsHandler (deps: Deps): Middleware<AppState> {
+  return async function metrics (ctx) {
+    ctx.type = deps.metrics.registry.contentType
+    ctx.body = await deps.metrics.registry.metrics()
+  }
+}
