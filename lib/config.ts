@@ -53,6 +53,8 @@ export interface DeliveryConfig {
   readonly maxAttempts: number
   /** CHRONOS_ALLOWED_TARGETS entries; empty means any target but the always-refused ranges. */
   readonly allowedTargets: readonly string[]
+  /** Signs completion callbacks (Standard Webhooks); null sends them unsigned. @defaultValue null */
+  readonly callbackSecret: string | null
 }
 
 export interface RedisConfig {
@@ -150,7 +152,8 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     maxConcurrency: read.integer('CHRONOS_MAX_CONCURRENCY', 256, 1, 100_000),
     timeoutMs: read.integer('CHRONOS_TIMEOUT_MS', 30_000, 1, 3_600_000),
     maxAttempts: read.integer('CHRONOS_MAX_ATTEMPTS', 3, 1, 10),
-    allowedTargets: read.list('CHRONOS_ALLOWED_TARGETS')
+    allowedTargets: read.list('CHRONOS_ALLOWED_TARGETS'),
+    callbackSecret: read.string('CHRONOS_CALLBACK_SECRET', '') || null
   }
   const redis: RedisConfig = {
     url: read.string('REDIS_URL', 'redis://127.0.0.1:6379'),

@@ -14,6 +14,8 @@ import { JobRunner } from './job/job-runner.js'
 import { specLimits } from './upload/accept-upload.js'
 import { createTargetPolicy, type TargetPolicy } from './job/target-policy.js'
 import { createGuardedConnector, type LookupFunction } from './delivery/guarded-connector.js'
+import { sendFinalCallback } from './delivery/final-callback.js'
+import { urlPort } from './job/job-spec.js'
 
 export interface Deps {
   readonly config: Readonly<Config>
@@ -61,6 +63,18 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
       policy: targetPolicy, port: spec.port, timeoutMs: Math.min(spec.timeoutMs, 10_000), lookup: overrides.lookup
     }),
     onOutcome: (outcome) => metrics.recordOutcome(outcome),
+    sendCallback: async (jobId, spec, statusJson, jobLog) => await sendFinalCallback({
+      url: spec.callbackUrl as string,
+      jobId,
+      body: statusJson,
+      maxAttempts: spec.maxAttempts,
+      timeoutMs: spec.timeoutMs,
+      secret: config.delivery.callbackSecret,
+      createConnector: (url) => createGuardedConnector({
+        policy: targetPolicy, port: urlPort(url), timeoutMs: Math.min(spec.timeoutMs, 10_000), lookup: overrides.lookup
+      }),
+      log: jobLog
+    }),
     log
   })
   runnerRef = runner

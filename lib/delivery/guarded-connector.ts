@@ -24,6 +24,9 @@ export interface GuardedConnectorOptions {
   readonly lookup?: LookupFunction | undefined
 }
 
+/** A connector for one URL's host and port (the completion callback). */
+export type ConnectorFactoryForUrl = (url: URL) => buildConnector.connector
+
 export function createGuardedConnector (options: GuardedConnectorOptions): buildConnector.connector {
   const { policy, port } = options
   const resolve: LookupFunction = options.lookup ?? ((hostname, lookupOptions, callback) => dnsLookup(hostname, lookupOptions, callback))

@@ -8,7 +8,8 @@ import type { JobsConfig, UploadConfig } from '../config.js'
 import type { Logger } from '../logger.js'
 import type { JobStore } from '../store/job-store.js'
 import type { OutcomeStore } from '../store/outcome-store.js'
-import { parseJobSpec, type JobSpecLimits } from './job-spec.js'
+import { parseJobSpec, type JobSpec, type JobSpecLimits } from './job-spec.js'
+import { toJobStatus } from './job-status.js'
 import { JobRun } from './run-job.js'
 import type { ConnectorFactory } from '../delivery/http-pools.js'
 import type { Outcome } from './outcome.js'
@@ -20,6 +21,8 @@ export interface JobRunnerDeps {
   readonly jobStore: JobStore
   readonly outcomeStore: OutcomeStore
   readonly createConnector: ConnectorFactory
+  /** POSTs the final status object to the job's callback_url (never rejects). */
+  readonly sendCallback?: (jobId: string, spec: JobSpec, statusJson: string, log: Logger) => Promise<unknown>
   /** Sees every outcome as it reaches the sink (metrics). */
   readonly onOutcome?: (outcome: Outcome) => void
   readonly log: Logger
@@ -31,6 +34,7 @@ export class JobRunner {
   readonly #active = new Map<string, JobRun | null>()
   readonly #settled = new Map<string, Promise<void>>()
   readonly #cancelRequested = new Set<string>()
+  readonly #callbacks = new Set<Promise<unknown>>()
   #isClosing = false
 
   constructor (deps: JobRunnerDeps) {
@@ -125,6 +129,7 @@ export class JobRunner {
     this.#queue.length = 0
     await Promise.all([...this.#active.values()].map(async (run) => await run?.drain(graceMs)))
     await Promise.all(this.#settled.values())
+    await Promise.all(this.#callbacks)
   }
 
   #pump (): void {
@@ -202,6 +207,18 @@ export class JobRunner {
     }
     await this.#finish(jobId, end, spoolPath)
     log.info({ durationMs, state: end }, 'job ended')
+    if (parsed.spec.callbackUrl !== null) this.#callBack(jobId, parsed.spec, log)
+  }
+
+  /** Sends the final callback in the background; close() waits for it. */
+  #callBack (jobId: string, spec: JobSpec, log: Logger): void {
+    const send = this.#deps.sendCallback
+    if (send === undefined) return
+    const callback = this.#deps.jobStore.get(jobId)
+      .then(async (job) => job === null ? undefined : await send(jobId, spec, JSON.stringify(toJobStatus(job)), log))
+      .catch((err: unknown) => log.error({ err }, 'final callback failed'))
+      .finally(() => this.#callbacks.delete(callback))
+    this.#callbacks.add(callback)
   }
 
   async #finish (jobId: string, state: 'completed' | 'cancelled', spoolPath: string | undefined): Promise<void> {

@@ -136,6 +136,18 @@ export function targetOrigin (spec: JobSpec): string {
   return `${spec.protocol}://${host}:${spec.port}`
 }
 
+/** The port a URL connects to, its scheme's default when none is written. */
+export function urlPort (url: URL): number {
+  if (url.port !== '') return Number(url.port)
+  return url.protocol === 'https:' ? 443 : 80
+}
+
+/** The callback URL's host and port, in the form the target policy checks. */
+export function callbackTarget (callbackUrl: string): { host: string, port: number } {
+  const url = new URL(callbackUrl)
+  return { host: normaliseHost(url.hostname) ?? url.hostname, port: urlPort(url) }
+}
+
 /**
  * A DNS name or an IP literal, normalised through the WHATWG URL parser so that forms like
  * `2130706433` or `0x7f.1` become the dotted address a connection would really reach.

@@ -3,6 +3,7 @@ import type { Middleware } from 'koa'
 import type { Deps } from '../../deps.js'
 import type { AppState } from '../app-state.js'
 import { acceptUpload } from '../../upload/accept-upload.js'
+import { callbackTarget, type JobSpec } from '../../job/job-spec.js'
 
 export function runHandler (deps: Deps): Middleware<AppState> {
   const acceptDeps = {
@@ -11,7 +12,10 @@ export function runHandler (deps: Deps): Middleware<AppState> {
     instanceId: deps.config.jobs.instanceId,
     redis: deps.redis,
     jobStore: deps.jobStore,
-    checkTarget: deps.targetPolicy.check,
+    checkTarget: (spec: JobSpec) => {
+      deps.targetPolicy.check(spec)
+      if (spec.callbackUrl !== null) deps.targetPolicy.check(callbackTarget(spec.callbackUrl))
+    },
     enqueue: (jobId: string) => deps.runner.enqueue(jobId),
     isAcceptingUploads: () => deps.isAcceptingUploads,
     onUploadBytes: (bytes: number, isAccepted: boolean) => deps.metrics.recordUpload(bytes, isAccepted)
