@@ -8,6 +8,7 @@ import { jobsHandler } from './handlers/jobs.js'
 import { infoHandler } from './handlers/info.js'
 import { cancelHandler, pauseHandler, resumeHandler } from './handlers/job-actions.js'
 import { resultsHandler } from './handlers/job-results.js'
+import { eventsHandler } from './handlers/job-events.js'
 import { metricsHandler } from './handlers/metrics.js'
 import { healthHandler, readyHandler } from './handlers/health.js'
 
@@ -22,6 +23,7 @@ export function createRouter (deps: Deps): Router<AppState> {
   router.post('/jobs/:id/pause', pauseHandler(deps))
   router.post('/jobs/:id/resume', resumeHandler(deps))
   router.get('/jobs/:id/results', resultsHandler(deps))
+  router.get('/jobs/:id/events', eventsHandler(deps))
   router.get('/healthz', healthHandler())
   router.get('/readyz', readyHandler(deps))
   router.get('/metrics', metricsHandler(deps))

@@ -75,7 +75,8 @@ export class JobStore {
         owner: job.owner,
         submitted_at: job.submittedAt
       })
-      .hset(k.counts(job.jobId), { count: 0, succeeded: 0, failed: 0, retries: 0 }))
+      .hset(k.counts(job.jobId), { count: 0, succeeded: 0, failed: 0, retries: 0 })
+      .rpush(k.states(job.jobId), `queued ${job.submittedAt}`))
     await this.#exec(this.#redis.multi()
       .sadd(k.instanceJobs(job.instanceId), job.jobId)
       .set(k.latestByPrimaryKey(job.primaryKey), job.jobId)
@@ -98,12 +99,25 @@ export class JobStore {
   }
 
   async markRunning (jobId: string, startedAt: string): Promise<void> {
-    await this.#redis.hset(this.#keys.meta(jobId), { state: 'running', started_at: startedAt })
+    await this.#exec(this.#redis.multi()
+      .hset(this.#keys.meta(jobId), { state: 'running', started_at: startedAt })
+      .rpush(this.#keys.states(jobId), `running ${new Date().toISOString()}`))
   }
 
   /** A transition between live states (pause, resume). */
   async setLiveState (jobId: string, state: 'queued' | 'running' | 'paused'): Promise<void> {
-    await this.#redis.hset(this.#keys.meta(jobId), { state })
+    await this.#exec(this.#redis.multi()
+      .hset(this.#keys.meta(jobId), { state })
+      .rpush(this.#keys.states(jobId), `${state} ${new Date().toISOString()}`))
+  }
+
+  /** State transitions from index `from` on, as `{state, at}`. */
+  async readStates (jobId: string, from: number): Promise<Array<{ state: string, at: string }>> {
+    const entries = await this.#redis.lrange(this.#keys.states(jobId), from, -1)
+    return entries.map((entry) => {
+      const [state = '', at = ''] = entry.split(' ')
+      return { state, at }
+    })
   }
 
   /** Ends a job: final state, keys set to expire, primarykey released, off the instance list. */
@@ -113,7 +127,7 @@ export class JobStore {
     const fields: Record<string, string> = { state, finished_at: new Date().toISOString() }
     if (error !== undefined) Object.assign(fields, { error_code: error.code, error_message: error.message })
     const [primaryKey, instanceId] = await this.#redis.hmget(meta, 'primarykey', 'instance')
-    const multi = this.#redis.multi().hset(meta, fields)
+    const multi = this.#redis.multi().hset(meta, fields).rpush(k.states(jobId), `${state} ${fields.finished_at}`)
     for (const key of k.jobKeys(jobId)) multi.expire(key, this.#ttlSeconds)
     await this.#exec(multi)
     if (primaryKey !== null && primaryKey !== undefined) {

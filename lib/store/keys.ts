@@ -29,9 +29,14 @@ export class Keys {
     return `${this.#prefix}:job:{${jobId}}:results`
   }
 
+  /** List: the job's state transitions, `<state> <iso time>`, oldest first (SSE replay). */
+  states (jobId: string): string {
+    return `${this.#prefix}:job:{${jobId}}:states`
+  }
+
   /** All keys of one job, for expiry and deletion. */
   jobKeys (jobId: string): string[] {
-    return [this.meta(jobId), this.counts(jobId), this.done(jobId), this.results(jobId)]
+    return [this.meta(jobId), this.counts(jobId), this.done(jobId), this.results(jobId), this.states(jobId)]
   }
 
   /** String: id of the latest job submitted under a primarykey. */
