@@ -6,6 +6,7 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { ConfigError } from './errors.js'
+import { targetRuleProblem } from './job/target-policy.js'
 
 export interface HttpConfig {
   /** @defaultValue 8080 */
@@ -163,6 +164,10 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     level: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS)
   }
 
+  for (const entry of delivery.allowedTargets) {
+    const problem = targetRuleProblem(entry)
+    if (problem !== null) read.problems.push(problem)
+  }
   if (delivery.concurrency > delivery.maxConcurrency) {
     read.problems.push(`CHRONOS_CONCURRENCY (${delivery.concurrency}) must not exceed CHRONOS_MAX_CONCURRENCY (${delivery.maxConcurrency})`)
   }

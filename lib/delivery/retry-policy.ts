@@ -35,6 +35,9 @@ export function retryDelayMs (
 export function parseRetryAfter (value: string, nowMs: number): number | null {
   const text = value.trim()
   if (/^\d+$/.test(text)) return Number(text) * 1000
+  // HTTP dates start with a day name (IMF-fixdate, RFC 850, asctime); Date.parse alone
+  // would also take "-5" or "1.5" as dates.
+  if (!/^[A-Za-z]{3,9},? .*\d{1,2}:\d{2}:\d{2}/.test(text)) return null
   const dateMs = Date.parse(text)
   if (Number.isNaN(dateMs)) return null
   return Math.max(dateMs - nowMs, 0)

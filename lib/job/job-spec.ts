@@ -43,7 +43,8 @@ const KNOWN_FIELDS = new Set([
 ])
 const PRIMARY_KEY = /^[A-Za-z0-9._:-]{1,200}$/
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/
+/** Header values Chronos can send (RFC 9110 field-content, as undici checks it). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 const DNS_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/
 const MAX_METADATA_ENTRIES = 64
 const MAX_METADATA_BYTES = 16 * 1024
@@ -155,6 +156,8 @@ export function callbackTarget (callbackUrl: string): { host: string, port: numb
 export function normaliseHost (value: unknown): string | null {
   if (typeof value !== 'string' || value === '' || value.length > 253) return null
   const bare = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value
+  // Zone ids (fe80::1%eth0) name a local interface: never a valid remote target.
+  if (bare.includes('%')) return null
   if (isIP(bare) === 6) return new URL(`http://[${bare}]/`).hostname.slice(1, -1)
   if (/[^A-Za-z0-9._-]/.test(value)) return null
   let hostname: string
@@ -208,7 +211,7 @@ function parseMetadata (value: unknown, problems: string[]): MetadataHeader[] {
     if (!HEADER_NAME.test(key)) problems.push(`metadata[${i}].key is not a valid HTTP header name`)
     else if (REFUSED_HEADERS.has(name) || name.startsWith('proxy-')) problems.push(`metadata[${i}].key "${key}" is a header Chronos does not let you set`)
     else if (seen.has(name)) problems.push(`metadata[${i}].key "${key}" is repeated`)
-    if (HEADER_VALUE_FORBIDDEN.test(value)) problems.push(`metadata[${i}].value holds CR, LF or NUL`)
+    if (!HEADER_VALUE.test(value)) problems.push(`metadata[${i}].value may hold only visible characters, space and tab (no CR, LF, NUL or other controls)`)
     seen.add(name)
     bytes += key.length + value.length
     headers.push({ key, value })

@@ -8,7 +8,7 @@ export interface JobRecord {
   readonly index: number
   /** The id as JSON text: `12` or `"abc"`. */
   readonly idJson: string
-  /** The id as sent in headers. */
+  /** The id as sent in headers: as it is when header-safe, else percent-encoded. */
   readonly id: string
   readonly payload: string
 }
@@ -43,5 +43,15 @@ export function recordFromValue (value: unknown, index: number): JobRecord | Rec
   if (typeof payload === 'string') body = payload
   else if (typeof payload === 'object' && payload !== null) body = JSON.stringify(payload)
   else return 'invalid_payload'
-  return { index, id: idText, idJson: typeof id === 'string' ? JSON.stringify(id) : idText, payload: body }
+  return { index, id: headerSafeId(idText), idJson: typeof id === 'string' ? JSON.stringify(id) : idText, payload: body }
+}
+
+const HEADER_SAFE = /^[\x21-\x7e]*$/
+
+/**
+ * Ids travel in x-chronos-record-id and idempotency-key headers, which carry only visible
+ * ASCII reliably; any other id is percent-encoded (encodeURIComponent) so it still arrives.
+ */
+export function headerSafeId (id: string): string {
+  return HEADER_SAFE.test(id) ? id : encodeURIComponent(id)
 }

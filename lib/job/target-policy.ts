@@ -14,6 +14,8 @@ interface SuffixRule { kind: 'suffix', suffix: string, port: number | null }
 interface CidrRule { kind: 'cidr', list: BlockList, port: number | null }
 type Rule = NameRule | SuffixRule | CidrRule
 
+const NAME = /^(?!-)[a-z0-9_-]{1,63}(?:\.(?!-)[a-z0-9_-]{1,63})*$/
+
 const ALWAYS_REFUSED = new BlockList()
 ALWAYS_REFUSED.addSubnet('169.254.0.0', 16, 'ipv4')
 ALWAYS_REFUSED.addSubnet('fe80::', 10, 'ipv6')
@@ -58,6 +60,16 @@ export function createTargetPolicy (entries: readonly string[]): TargetPolicy {
   }
 }
 
+/** Why a CHRONOS_ALLOWED_TARGETS entry is malformed, or null when it is fine. */
+export function targetRuleProblem (entry: string): string | null {
+  try {
+    parseRule(entry)
+    return null
+  } catch (err) {
+    return `CHRONOS_ALLOWED_TARGETS entry ${JSON.stringify(entry)} is invalid: ${(err as Error).message}`
+  }
+}
+
 function parseRule (entry: string): Rule {
   let text = entry.trim().toLowerCase()
   let port: number | null = null
@@ -72,14 +84,28 @@ function parseRule (entry: string): Rule {
       port = Number(withPort[2])
     }
   }
-  if (text.startsWith('*.')) return { kind: 'suffix', suffix: text.slice(2), port }
-  const [address = '', prefix] = text.split('/')
+  if (port !== null && !(Number.isSafeInteger(port) && port >= 1 && port <= 65535)) throw new Error('port must be 1-65535')
+  if (text.startsWith('*.')) {
+    const suffix = text.slice(2)
+    if (!NAME.test(suffix)) throw new Error('a wildcard needs a host name after "*."')
+    return { kind: 'suffix', suffix, port }
+  }
+  const [address = '', prefix, ...rest] = text.split('/')
   const ipFamily = isIP(address)
-  if (ipFamily === 0) return { kind: 'name', name: text, port }
+  if (ipFamily === 0) {
+    if (prefix !== undefined || !NAME.test(text)) throw new Error('not a host name, *.suffix or IP CIDR')
+    return { kind: 'name', name: text, port }
+  }
   const list = new BlockList()
   const type = ipFamily === 4 ? 'ipv4' : 'ipv6'
-  if (prefix === undefined) list.addAddress(address, type)
-  else list.addSubnet(address, Number(prefix), type)
+  if (prefix === undefined) {
+    list.addAddress(address, type)
+  } else {
+    const bits = Number(prefix)
+    const maxBits = ipFamily === 4 ? 32 : 128
+    if (rest.length > 0 || !/^\d+$/.test(prefix) || bits > maxBits) throw new Error(`CIDR prefix must be 0-${maxBits}`)
+    list.addSubnet(address, bits, type)
+  }
   return { kind: 'cidr', list, port }
 }
 

@@ -112,8 +112,10 @@ export class LineValidator extends Transform {
       if (newline === -1) {
         this.#carry.push(chunk.subarray(start))
         this.#carryBytes += chunk.length - start
-        // One spare byte: the line's CR may be in this chunk and its LF in the next.
-        if (this.#carryBytes > this.#options.maxLineBytes + 1) return this.#lineTooLarge(this.#lineNumber + 1)
+        // Spare bytes: the line's CR may be in this chunk and its LF in the next, and line 1
+        // may start with a 3-byte BOM that does not count.
+        const spare = this.#lineNumber === 0 ? 4 : 1
+        if (this.#carryBytes > this.#options.maxLineBytes + spare) return this.#lineTooLarge(this.#lineNumber + 1)
         return null
       }
       let line = chunk.subarray(start, newline)

@@ -32,7 +32,7 @@ describe('parseRecord()', () => {
     it('writes idJson as JSON text that reads back to the id', () => {
       for (const line of ['{"id":"x\\ny","payload":"p"}', '{"id":42,"payload":"p"}']) {
         const record = accept(line)
-        expect(String(JSON.parse(record.idJson))).to.equal(record.id)
+        expect(String(JSON.parse(record.idJson))).to.equal(decodeURIComponent(record.id))
         expect(JSON.parse(record.idJson)).to.equal((JSON.parse(line) as { id: unknown }).id)
       }
     })
