@@ -1,8 +1,8 @@
 /**
  * Turns the runs into the verdicts of issue 5: medians, ratios, pass/fail per target, a
  * plain-text table for stdout and the JSON document for bench-results/latest.json.
- * Medians use only valid runs (completed and verified); a scenario with a failed run
- * still shows its numbers but cannot pass.
+ * Medians use only valid runs (completed and verified); a scenario with a failed or
+ * skipped run still shows its numbers but cannot pass.
  */
 import type { ChronosRunResult } from './bench-chronos-run.js'
 import type { IngestResult } from './bench-ingest.js'
@@ -77,12 +77,14 @@ function ratioVerdict (raw: number | null, chronos: number | null, target: numbe
   return { ratio, pass: isAllValid && ratio !== null && ratio >= target }
 }
 
-export function summarize (scenarios: ScenarioResult[]): Record<string, unknown> {
+/** `runs` is BENCH_RUNS: a scenario with fewer valid runs per side than that cannot pass. */
+export function summarize (scenarios: ScenarioResult[], runs: number): Record<string, unknown> {
+  const isComplete = (sides: Array<Array<{ ok: boolean }>>): boolean => sides.every((side) => side.length >= runs && side.every((r) => r.ok))
   const summary: Record<string, unknown> = {}
   const deliveries = scenarios.filter((s): s is DeliveryScenario => s.kind === 'delivery')
   for (const s of deliveries) {
     const okChronos = s.chronos.filter((r) => r.ok)
-    const isAllValid = s.raw.length > 0 && s.chronos.length > 0 && s.raw.every((r) => r.ok) && s.chronos.every((r) => r.ok)
+    const isAllValid = isComplete([s.raw, s.chronos])
     const rawRps = median(s.raw.filter((r) => r.ok).map((r) => r.recordsPerSec))
     const chronosRps = median(okChronos.map((r) => r.recordsPerSec))
     summary[s.name] = {
@@ -103,7 +105,7 @@ export function summarize (scenarios: ScenarioResult[]): Record<string, unknown>
   }
   const ingest = scenarios.find((s): s is IngestScenario => s.kind === 'ingest')
   if (ingest !== undefined) {
-    const isAllValid = ingest.raw.length > 0 && ingest.chronos.length > 0 && [...ingest.raw, ...ingest.chronos].every((r) => r.ok)
+    const isAllValid = isComplete([ingest.raw, ingest.chronos])
     const rawMbps = median(ingest.raw.filter((r) => r.ok).map((r) => r.mbPerSec))
     const chronosMbps = median(ingest.chronos.filter((r) => r.ok).map((r) => r.mbPerSec))
     summary['ingest'] = {
@@ -127,7 +129,7 @@ export function summarize (scenarios: ScenarioResult[]): Record<string, unknown>
       smallBytes: small,
       largeBytes: large,
       growthPercent: growth,
-      pass: small !== null && large !== null && growth !== null &&
+      pass: isComplete([rss?.chronos ?? [], cpu?.chronos ?? []]) && small !== null && large !== null && growth !== null &&
         Math.max(small, large) <= LIMITS.peakRssBytes && growth <= LIMITS.rssGrowthPercent
     }
   }

@@ -1,0 +1,194 @@
+/**
+ * The scenario runners of scripts/bench.ts: one method per kind (delivery, ingest, rss).
+ * Each makes (or reuses) its upload file, runs the sides in ABBA order and returns every
+ * run, valid or not, for bench-report.ts to judge. Targets are shared across scenarios;
+ * the bench Redis is FLUSHALLed before each Chronos run (it is ours alone), so every
+ * run starts from an empty store and its used_memory delta is its own.
+ */
+import { join } from 'node:path'
+import { runToEnd, spawnTs } from './bench-children.js'
+import { runChronos, type ChronosRunResult } from './bench-chronos-run.js'
+import { runIngestChronos, runIngestRaw, startIngestRaw, type IngestRawServer } from './bench-ingest.js'
+import type { BenchRedis } from './bench-redis.js'
+import { median, type DeliveryScenario, type IngestScenario, type RawRunResult, type RssScenario, type ScenarioResult, type Side } from './bench-report.js'
+import { Targets, type Target } from './bench-targets.js'
+import { makeFixture, type Fixture } from './make-fixture.js'
+
+export interface ScenarioSpec {
+  name: string
+  kind: ScenarioResult['kind']
+  records: number
+  concurrency: number
+  latencyMs: number
+  targetRatio: number
+}
+
+export interface BenchSettings {
+  scale: number
+  runs: number
+  sides: Set<Side>
+  budgetMs: number
+  scenarios: ScenarioSpec[]
+}
+
+export interface BenchDirs {
+  repoDir: string
+  scriptsDir: string
+  workDir: string
+}
+
+/** raw, chronos, chronos, raw, ...: ABBA order, so linear drift hits both sides alike. */
+function sequence (runs: number, sides: Set<Side>): Side[] {
+  const order: Side[] = []
+  for (let i = 0; i < runs; i++) order.push(...(i % 2 === 0 ? ['raw', 'chronos'] as const : ['chronos', 'raw'] as const))
+  return order.filter((side) => sides.has(side))
+}
+
+const fmt = (value: number | null, digits = 0): string => (value === null ? 'n/a' : value.toLocaleString('en-US', { maximumFractionDigits: digits }))
+
+export class ScenarioRunner {
+  /** Runs not made because BENCH_BUDGET_S had passed; any of them makes the exit code 1. */
+  readonly skipped: string[] = []
+  readonly #fixtures = new Map<string, Fixture>()
+  readonly #settings: BenchSettings
+  readonly #dirs: BenchDirs
+  readonly #redis: BenchRedis
+  readonly #targets: Targets
+  readonly #progress: (text: string) => void
+  #runCount = 0
+
+  constructor (settings: BenchSettings, dirs: BenchDirs, redis: BenchRedis, progress: (text: string) => void) {
+    this.#settings = settings
+    this.#dirs = dirs
+    this.#redis = redis
+    this.#progress = progress
+    this.#targets = new Targets(dirs.scriptsDir, dirs.workDir)
+  }
+
+  async close (): Promise<void> {
+    await this.#targets.close()
+  }
+
+  #shouldSkip (label: string): boolean {
+    // performance.now() counts from process start: the budget covers the whole bench.
+    if (performance.now() <= this.#settings.budgetMs) return false
+    this.skipped.push(label)
+    this.#progress(`${label}: skipped, over BENCH_BUDGET_S`)
+    return true
+  }
+
+  async #fixture (records: number, target: Target, concurrency: number): Promise<Fixture> {
+    const key = `${records}-${target.port}-${concurrency}`
+    const known = this.#fixtures.get(key)
+    if (known !== undefined) return known
+    const fixture = await makeFixture({ records, file: join(this.#dirs.workDir, `upload-${key}.ndjson`), targetPort: target.port, concurrency })
+    this.#fixtures.set(key, fixture)
+    return fixture
+  }
+
+  async #raw (fixture: Fixture, target: Target): Promise<RawRunResult> {
+    const before = await target.requests()
+    const child = spawnTs('bench-raw', join(this.#dirs.scriptsDir, 'bench-raw.ts'), [fixture.file], {
+      captureStdout: true, logFile: join(this.#dirs.workDir, 'bench-raw.log')
+    })
+    try {
+      const out = await runToEnd(child, 60_000 + fixture.records)
+      const run = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { records: number, succeeded: number, ms: number, recordsPerSec: number }
+      const delivered = (await target.requests()) - before
+      const error = run.succeeded !== fixture.records
+        ? `succeeded ${run.succeeded} != ${fixture.records}`
+        : delivered < fixture.records ? `target saw ${delivered} < ${fixture.records}` : null
+      return { ok: error === null, error, records: fixture.records, ms: run.ms, recordsPerSec: run.recordsPerSec, delivered }
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err), records: fixture.records, ms: null, recordsPerSec: null, delivered: null }
+    }
+  }
+
+  async #chronos (fixture: Fixture, target: Target, rawMs: number | null): Promise<ChronosRunResult> {
+    // Own Redis, so a clean slate per run is safe and makes used_memory deltas comparable.
+    await this.#redis.client.flushall()
+    return await runChronos({
+      repoDir: this.#dirs.repoDir,
+      workDir: this.#dirs.workDir,
+      redisUrl: this.#redis.url,
+      redis: this.#redis.client,
+      runId: String(++this.#runCount),
+      fixture,
+      target,
+      timeoutMs: rawMs === null ? 60_000 + fixture.records : Math.max(60_000, 4 * rawMs)
+    })
+  }
+
+  async delivery (spec: ScenarioSpec): Promise<ScenarioResult> {
+    const target = await this.#targets.get(spec.latencyMs)
+    const fixture = await this.#fixture(spec.records, target, spec.concurrency)
+    const result: DeliveryScenario = {
+      kind: 'delivery',
+      name: spec.name,
+      records: spec.records,
+      concurrency: spec.concurrency,
+      latencyMs: spec.latencyMs,
+      targetRatio: spec.targetRatio,
+      sequence: [],
+      raw: [],
+      chronos: []
+    }
+    for (const side of sequence(this.#settings.runs, this.#settings.sides)) {
+      if (this.#shouldSkip(`${spec.name} ${side}`)) continue
+      result.sequence.push(side)
+      if (side === 'raw') {
+        const run = await this.#raw(fixture, target)
+        result.raw.push(run)
+        this.#progress(`${spec.name} raw: ${run.ok ? `${fmt(run.recordsPerSec)} rec/s in ${fmt((run.ms ?? 0) / 1000, 1)} s` : `FAILED ${run.error}`}`)
+      } else {
+        const run = await this.#chronos(fixture, target, median(result.raw.filter((r) => r.ok).map((r) => r.ms)))
+        result.chronos.push(run)
+        this.#progress(`${spec.name} chronos: ${run.ok ? `${fmt(run.recordsPerSec)} rec/s in ${fmt((run.ms ?? 0) / 1000, 1)} s, RSS ${fmt((run.peakRssBytes ?? 0) / 1048576)} MiB` : `FAILED ${run.error}`}`)
+      }
+    }
+    return result
+  }
+
+  async ingest (spec: ScenarioSpec): Promise<ScenarioResult> {
+    const target = await this.#targets.get(spec.latencyMs)
+    const fixture = await this.#fixture(spec.records, target, spec.concurrency)
+    const result: IngestScenario = {
+      kind: 'ingest', name: spec.name, records: spec.records, bytes: fixture.bytes, targetRatio: spec.targetRatio, sequence: [], raw: [], chronos: []
+    }
+    let server: IngestRawServer | undefined
+    try {
+      if (this.#settings.sides.has('raw')) server = await startIngestRaw(this.#dirs.scriptsDir, this.#dirs.workDir)
+      for (const side of sequence(this.#settings.runs, this.#settings.sides)) {
+        if (this.#shouldSkip(`${spec.name} ${side}`)) continue
+        result.sequence.push(side)
+        if (side === 'raw' && server !== undefined) {
+          const run = await runIngestRaw(server, fixture)
+          result.raw.push(run)
+          this.#progress(`ingest raw: ${run.ok ? `${fmt(run.mbPerSec, 1)} MB/s` : `FAILED ${run.error}`}`)
+        } else if (side === 'chronos') {
+          await this.#redis.client.flushall()
+          const run = await runIngestChronos(this.#dirs.repoDir, this.#dirs.workDir, this.#redis.url, String(++this.#runCount), fixture)
+          result.chronos.push(run)
+          this.#progress(`ingest chronos: ${run.ok ? `${fmt(run.mbPerSec, 1)} MB/s` : `FAILED ${run.error}`}`)
+        }
+      }
+    } finally {
+      await server?.stop()
+    }
+    return result
+  }
+
+  async rss (spec: ScenarioSpec): Promise<ScenarioResult> {
+    const target = await this.#targets.get(spec.latencyMs)
+    const fixture = await this.#fixture(spec.records, target, spec.concurrency)
+    const result: RssScenario = { kind: 'rss', name: spec.name, records: spec.records, chronos: [] }
+    if (!this.#settings.sides.has('chronos')) return result
+    for (let i = 0; i < this.#settings.runs; i++) {
+      if (this.#shouldSkip(`${spec.name} chronos`)) continue
+      const run = await this.#chronos(fixture, target, null)
+      result.chronos.push(run)
+      this.#progress(`rss N=${fmt(spec.records)} chronos: ${run.ok ? `peak RSS ${fmt((run.peakRssBytes ?? 0) / 1048576)} MiB` : `FAILED ${run.error}`}`)
+    }
+    return result
+  }
+}
