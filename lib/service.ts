@@ -12,11 +12,14 @@ import { buildDeps, closeDeps, type Deps, type DepsOverrides } from './deps.js'
 import { createApp } from './http/app.js'
 import { closeServer, listen, serverPort } from './http/server.js'
 import { PARTIAL_SUFFIX } from './upload/spool-writer.js'
+import { sweepExpiredFailedFiles } from './job/extract-failed.js'
 import { warnAboutRedisPolicy } from './store/redis-checks.js'
 import { waitUntilReady } from './store/redis.js'
 
 /** How long start-up waits for Redis before serving anyway (uploads get 503 meanwhile). */
 const REDIS_BOOT_WAIT_MS = 5000
+/** How often failed-record files of expired jobs are removed. */
+const SWEEP_INTERVAL_MS = 3600_000
 
 export interface Service {
   readonly deps: Deps
@@ -40,6 +43,13 @@ export async function startService (config: Readonly<Config>, log: Logger, overr
   log.info({ url, instanceId: config.jobs.instanceId }, 'chronos listening')
   warnAboutRedisPolicy(deps.redis, log).catch(() => {})
   deps.runner.resumeOwned().catch((err: unknown) => log.error({ err }, 'resuming jobs failed'))
+  const sweepFailedFiles = (): void => {
+    sweepExpiredFailedFiles(config.upload.spoolDir, async (jobId) => await deps.jobStore.get(jobId) !== null)
+      .then((removed) => { if (removed > 0) log.info({ removed }, 'removed failed-record files of expired jobs') })
+      .catch((err: unknown) => log.warn({ err }, 'sweeping failed-record files failed'))
+  }
+  sweepFailedFiles()
+  const sweepTimer = setInterval(sweepFailedFiles, SWEEP_INTERVAL_MS).unref()
 
   let stopping: Promise<void> | null = null
   return {
@@ -49,6 +59,7 @@ export async function startService (config: Readonly<Config>, log: Logger, overr
     stop: async () => {
       stopping ??= (async () => {
         deps.isAcceptingUploads = false
+        clearInterval(sweepTimer)
         const serverClosed = closeServer(server)
         await closeDeps(deps)
         server.closeAllConnections()

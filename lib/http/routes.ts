@@ -9,6 +9,7 @@ import { infoHandler } from './handlers/info.js'
 import { cancelHandler, pauseHandler, resumeHandler } from './handlers/job-actions.js'
 import { resultsHandler } from './handlers/job-results.js'
 import { eventsHandler } from './handlers/job-events.js'
+import { retryFailedHandler } from './handlers/retry-failed.js'
 import { metricsHandler } from './handlers/metrics.js'
 import { healthHandler, readyHandler } from './handlers/health.js'
 
@@ -24,6 +25,7 @@ export function createRouter (deps: Deps): Router<AppState> {
   router.post('/jobs/:id/resume', resumeHandler(deps))
   router.get('/jobs/:id/results', resultsHandler(deps))
   router.get('/jobs/:id/events', eventsHandler(deps))
+  router.post('/jobs/:id/retry-failed', retryFailedHandler(deps))
   router.get('/healthz', healthHandler())
   router.get('/readyz', readyHandler(deps))
   router.get('/metrics', metricsHandler(deps))

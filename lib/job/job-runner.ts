@@ -10,6 +10,7 @@ import type { JobStore } from '../store/job-store.js'
 import type { OutcomeStore } from '../store/outcome-store.js'
 import { parseJobSpec, type JobSpec, type JobSpecLimits } from './job-spec.js'
 import { toJobStatus } from './job-status.js'
+import { extractFailed } from './extract-failed.js'
 import { JobRun } from './run-job.js'
 import type { ConnectorFactory } from '../delivery/http-pools.js'
 import type { Outcome } from './outcome.js'
@@ -221,8 +222,16 @@ export class JobRunner {
     this.#callbacks.add(callback)
   }
 
+  /** Ends a job: failed records kept for retry-failed, state written, spool removed. */
   async #finish (jobId: string, state: 'completed' | 'cancelled', spoolPath: string | undefined): Promise<void> {
-    await this.#deps.jobStore.finish(jobId, state)
+    const { jobStore, outcomeStore, upload, log } = this.#deps
+    const job = await jobStore.get(jobId)
+    if (spoolPath !== undefined && Number(job?.counts.failed ?? 0) > 0) {
+      await extractFailed(spoolPath, upload.spoolDir, jobId, upload.maxLineBytes,
+        async (first, bytes) => await outcomeStore.readFailedBits(jobId, first, bytes))
+        .catch((err: unknown) => log.error({ err, jobId }, 'keeping failed records for retry failed'))
+    }
+    await jobStore.finish(jobId, state)
     if (spoolPath !== undefined) await unlink(spoolPath).catch(() => {})
   }
 }

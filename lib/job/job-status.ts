@@ -33,6 +33,8 @@ export interface JobStatus {
   /** Estimated milliseconds to the end at the current rate; 0 once finished. */
   eta_ms: number | null
   error?: { code: string, message: string }
+  /** Set on a retry-failed job: the job whose failures it sends again. */
+  parent_job_id?: string
 }
 
 export function toJobStatus ({ meta, counts }: JobSnapshot, nowMs: number = Date.now()): JobStatus {
@@ -86,6 +88,7 @@ export function toJobStatus ({ meta, counts }: JobSnapshot, nowMs: number = Date
     rate,
     eta_ms: etaMs
   }
+  if (meta.parent_job_id !== undefined) status.parent_job_id = meta.parent_job_id
   if (meta.error_code !== undefined) status.error = { code: meta.error_code, message: meta.error_message ?? '' }
   return status
 }

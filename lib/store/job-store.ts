@@ -24,6 +24,8 @@ export interface NewJob {
   readonly submittedAt: string
   /** Fingerprint of the API key that created the job, or '' when the API is open. */
   readonly owner: string
+  /** The job whose failed records this job sends again (retry-failed). */
+  readonly parentJobId?: string
 }
 
 /** Everything stored about a job: meta hash and counts hash, as Redis returns them. */
@@ -73,7 +75,8 @@ export class JobStore {
         spool_path: job.spoolPath,
         instance: job.instanceId,
         owner: job.owner,
-        submitted_at: job.submittedAt
+        submitted_at: job.submittedAt,
+        ...(job.parentJobId === undefined ? {} : { parent_job_id: job.parentJobId })
       })
       .hset(k.counts(job.jobId), { count: 0, succeeded: 0, failed: 0, retries: 0 })
       .rpush(k.states(job.jobId), `queued ${job.submittedAt}`))

@@ -24,6 +24,11 @@ export class Keys {
     return `${this.#prefix}:job:{${jobId}}:done`
   }
 
+  /** Bitmap: bit N is set when record N failed (retry-failed reads it). */
+  failed (jobId: string): string {
+    return `${this.#prefix}:job:{${jobId}}:failed`
+  }
+
   /** List: one element per flushed batch of packed per-record results. */
   results (jobId: string): string {
     return `${this.#prefix}:job:{${jobId}}:results`
@@ -36,7 +41,7 @@ export class Keys {
 
   /** All keys of one job, for expiry and deletion. */
   jobKeys (jobId: string): string[] {
-    return [this.meta(jobId), this.counts(jobId), this.done(jobId), this.results(jobId), this.states(jobId)]
+    return [this.meta(jobId), this.counts(jobId), this.done(jobId), this.failed(jobId), this.results(jobId), this.states(jobId)]
   }
 
   /** String: id of the latest job submitted under a primarykey. */

@@ -13,10 +13,10 @@ import type { Keys } from './keys.js'
 import type { Outcome } from '../job/outcome.js'
 import { latencyBucket } from '../job/latency-histogram.js'
 
-const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-4.lua', import.meta.url), 'utf8')
+const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-5.lua', import.meta.url), 'utf8')
 
 interface OutcomeCommands {
-  recordOutcomes: (meta: string, done: string, counts: string, results: string, packed: string) => Promise<number>
+  recordOutcomes: (meta: string, done: string, counts: string, results: string, failed: string, packed: string) => Promise<number>
 }
 
 /** The job's meta hash was gone when outcomes were written: Redis lost the job's state. */
@@ -30,7 +30,7 @@ export class OutcomeStore {
 
   constructor (redis: Redis, keys: Keys) {
     if (!('recordOutcomes' in redis)) {
-      redis.defineCommand('recordOutcomes', { numberOfKeys: 4, lua: RECORD_OUTCOMES })
+      redis.defineCommand('recordOutcomes', { numberOfKeys: 5, lua: RECORD_OUTCOMES })
     }
     this.#redis = redis as Redis & OutcomeCommands
     this.#keys = keys
@@ -50,15 +50,24 @@ export class OutcomeStore {
    */
   async write (jobId: string, packed: string): Promise<number> {
     const k = this.#keys
-    const counted = await this.#redis.recordOutcomes(k.meta(jobId), k.done(jobId), k.counts(jobId), k.results(jobId), packed)
+    const counted = await this.#redis.recordOutcomes(k.meta(jobId), k.done(jobId), k.counts(jobId), k.results(jobId), k.failed(jobId), packed)
     if (counted < 0) throw new StateLostError(`state of ${jobId} is gone from Redis`)
     return counted
   }
 
   /** Bytes of the done bitmap covering records [firstIndex, firstIndex + 8 * byteCount). */
   async readDoneBits (jobId: string, firstIndex: number, byteCount: number): Promise<Buffer> {
+    return await this.#readBits(this.#keys.done(jobId), firstIndex, byteCount)
+  }
+
+  /** Bytes of the failed bitmap, like readDoneBits. */
+  async readFailedBits (jobId: string, firstIndex: number, byteCount: number): Promise<Buffer> {
+    return await this.#readBits(this.#keys.failed(jobId), firstIndex, byteCount)
+  }
+
+  async #readBits (key: string, firstIndex: number, byteCount: number): Promise<Buffer> {
     const start = Math.floor(firstIndex / 8)
-    return await this.#redis.getrangeBuffer(this.#keys.done(jobId), start, start + byteCount - 1)
+    return await this.#redis.getrangeBuffer(key, start, start + byteCount - 1)
   }
 
   /** How many result batches the job has stored so far (the cursor's end). */

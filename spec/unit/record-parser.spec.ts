@@ -3,7 +3,8 @@
 import { expect } from 'chai'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createRecordParser, type BitsReader as DoneBitsReader, type ParsedLine, type RecordParser } from '../../lib/pipeline/record-parser.js'
+import { createRecordParser, type ParsedLine, type RecordParser } from '../../lib/pipeline/record-parser.js'
+import type { BitsReader as DoneBitsReader } from '../../lib/pipeline/bit-window.js'
 
 const SPEC_LINE = '{"primarykey":"k","protocol":"http","host":"127.0.0.1","port":8080,"path":"/"}'
 

@@ -1,8 +1,8 @@
 /** POST /run: spool and register the upload, answer 202 with the job's id and status URL. */
-import type { Middleware } from 'koa'
+import type { Middleware, ParameterizedContext } from 'koa'
 import type { Deps } from '../../deps.js'
 import type { AppState } from '../app-state.js'
-import { acceptUpload } from '../../upload/accept-upload.js'
+import { acceptUpload, type AcceptedJob } from '../../upload/accept-upload.js'
 import { callbackTarget, type JobSpec } from '../../job/job-spec.js'
 
 export function runHandler (deps: Deps): Middleware<AppState> {
@@ -22,18 +22,24 @@ export function runHandler (deps: Deps): Middleware<AppState> {
   }
   return async function run (ctx) {
     const job = await acceptUpload({ body: ctx.req, headers: ctx.req.headers, owner: ctx.state.owner }, acceptDeps)
-    ctx.state.jobId = job.jobId
-    ctx.state.log.info({ jobId: job.jobId, records: job.records }, 'job accepted')
-    const statusUrl = `/status?key=${job.jobId}`
-    ctx.status = 202
-    ctx.set('x-job-id', job.jobId)
-    ctx.set('location', statusUrl)
-    ctx.body = {
-      message: 'Job accepted',
-      job_id: job.jobId,
-      primarykey: job.primaryKey,
-      records: job.records,
-      status_url: statusUrl
-    }
+    respondAccepted(ctx, job)
+  }
+}
+
+/** 202 with the job's id, Location and X-Job-ID (DESIGN §1), for /run and retry-failed. */
+export function respondAccepted (ctx: ParameterizedContext<AppState>, job: AcceptedJob, extra: Record<string, string> = {}): void {
+  ctx.state.jobId = job.jobId
+  ctx.state.log.info({ jobId: job.jobId, records: job.records }, 'job accepted')
+  const statusUrl = `/status?key=${job.jobId}`
+  ctx.status = 202
+  ctx.set('x-job-id', job.jobId)
+  ctx.set('location', statusUrl)
+  ctx.body = {
+    message: 'Job accepted',
+    job_id: job.jobId,
+    primarykey: job.primaryKey,
+    records: job.records,
+    status_url: statusUrl,
+    ...extra
   }
 }

@@ -7,6 +7,7 @@
     KEYS[2] done bitmap         (bit <index> set once that record is counted)
     KEYS[3] counts hash
     KEYS[4] results list        (one element per batch of newly counted results)
+    KEYS[5] failed bitmap       (bit <index> set for a newly counted failure: retry-failed)
     ARGV[1] packed outcomes, one per line ending in "\n":
             index \t bucket \t ok \t status \t attempts \t time_ms \t error \t id_json [\t snippet_json]
             (ok is 0 or 1; status 0 means no HTTP status; error is empty on success)
@@ -34,7 +35,11 @@ while pos <= #packed do
   if redis.call('SETBIT', KEYS[2], index, 1) == 0 then
     local t = tonumber(time)
     counted = counted + 1
-    if ok == '1' then succeeded = succeeded + 1 end
+    if ok == '1' then
+      succeeded = succeeded + 1
+    else
+      redis.call('SETBIT', KEYS[5], index, 1)
+    end
     retries = retries + tonumber(attempts) - 1
     timeSum = timeSum + t
     if minTime == nil or t < minTime then minTime = t end

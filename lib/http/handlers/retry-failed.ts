@@ -1,0 +1,26 @@
+/** POST /jobs/:id/retry-failed: 202 with a new job that sends the failed records again. */
+import type { Middleware, ParameterizedContext } from 'koa'
+import type { Deps } from '../../deps.js'
+import type { AppState } from '../app-state.js'
+import { NotFoundError } from '../../errors.js'
+import { retryFailed } from '../../job/retry-failed.js'
+import { withStore } from '../../store/redis.js'
+import { lookupJobStatus } from './job-lookup.js'
+import { respondAccepted } from './run.js'
+
+export function retryFailedHandler (deps: Deps): Middleware<AppState> {
+  const retryDeps = {
+    spoolDir: deps.config.upload.spoolDir,
+    instanceId: deps.config.jobs.instanceId,
+    jobStore: deps.jobStore,
+    enqueue: (jobId: string) => deps.runner.enqueue(jobId)
+  }
+  return async function retryFailedJob (ctx: ParameterizedContext<AppState> & { params?: Record<string, string> }) {
+    const parent = await lookupJobStatus(deps, ctx.params?.id ?? '', ctx.state.owner)
+    const snapshot = await withStore(deps.redis, async () => await deps.jobStore.get(parent.job_id))
+    const specJson = snapshot?.meta.spec
+    if (specJson === undefined) throw new NotFoundError(`no job found for key ${JSON.stringify(parent.job_id)}`)
+    const job = await withStore(deps.redis, async () => await retryFailed(parent, specJson, ctx.state.owner, retryDeps))
+    respondAccepted(ctx, job, { parent_job_id: parent.job_id })
+  }
+}
