@@ -10,6 +10,7 @@ import { Redis } from 'ioredis'
 import { loadConfig, type Config } from '../../lib/config.js'
 import { createLogger } from '../../lib/logger.js'
 import { startService, type Service } from '../../lib/service.js'
+import type { DepsOverrides } from '../../lib/deps.js'
 import { deleteKeysWithPrefix, sharedRedis, uniquePrefix } from './redis.js'
 
 export interface Chronos {
@@ -42,7 +43,7 @@ export interface HttpAnswer {
   json: any
 }
 
-export async function startChronos (env: Record<string, string> = {}, redisUrl = sharedRedis().url): Promise<Chronos> {
+export async function startChronos (env: Record<string, string> = {}, redisUrl = sharedRedis().url, overrides: DepsOverrides = {}): Promise<Chronos> {
   const prefix = env.CHRONOS_KEY_PREFIX ?? uniquePrefix()
   const spoolDir = env.CHRONOS_SPOOL_DIR ?? await mkdtemp(join(tmpdir(), 'chronos-spool-'))
   const config = loadConfig({
@@ -63,7 +64,7 @@ export async function startChronos (env: Record<string, string> = {}, redisUrl =
       callback()
     }
   })
-  const service = await startService(config, createLogger(config.log, sink))
+  const service = await startService(config, createLogger(config.log, sink), overrides)
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
   const url = service.url
 
