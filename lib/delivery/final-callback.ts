@@ -71,7 +71,7 @@ async function postOnce (url: URL, headers: Record<string, string>, options: Fin
     const attempt: Attempt = { ok, status: response.statusCode, timeMs: performance.now() - startedAt, error: ok ? null : 'http_status' }
     return typeof retryAfter === 'string' ? { ...attempt, retryAfter } : attempt
   } catch (err) {
-    const reason = signal.aborted ? 'timeout' : failureReason(err, new AbortController().signal)
+    const reason = signal.aborted ? 'timeout' : failureReason(err)
     return { ok: false, status: null, timeMs: performance.now() - startedAt, error: reason }
   }
 }

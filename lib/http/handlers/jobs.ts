@@ -12,9 +12,10 @@ export function jobsHandler (deps: Deps): Middleware<AppState> {
   return async function jobs (ctx) {
     const limit = queryInteger(ctx.query.limit, 20, 1, MAX_LIMIT, 'limit')
     const offset = queryInteger(ctx.query.offset, 0, 0, Number.MAX_SAFE_INTEGER, 'offset')
-    const snapshots = await withStore(deps.redis, async () => await deps.jobStore.listRecent(offset, limit))
+    const [snapshots, total] = await withStore(deps.redis, async () =>
+      await Promise.all([deps.jobStore.listRecent(offset, limit), deps.jobStore.countJobs()]))
     const visible = snapshots.filter((job) => (job.meta.owner ?? '') === ctx.state.owner).map((job) => toJobStatus(job))
-    const next = snapshots.length === limit ? offset + limit : null
+    const next = offset + limit < total ? offset + limit : null
     ctx.body = { jobs: visible, next_offset: next }
   }
 }

@@ -21,26 +21,36 @@ end
 
 local packed = ARGV[1]
 local pattern = '^(%d+)\t(%d+)\t(([01])\t(%d+)\t(%d+)\t([%d%.]+)\t([%w_]*)\t[^\n]*)\n'
-local counted, succeeded, retries, timeSum = 0, 0, 0, 0
-local minTime, maxTime = nil, nil
-local statuses, reasons, buckets, results = {}, {}, {}, {}
-local pos = 1
 
+-- Pass 1: parse the whole batch before writing anything. Redis does not undo a script's
+-- writes when it errors, so a malformed line found half-way would leave done bits set for
+-- records that were never counted.
+local parsed = {}
+local pos = 1
 while pos <= #packed do
   local index, bucket, result, ok, status, attempts, time, reason = string.match(packed, pattern, pos)
   if index == nil then
     return redis.error_reply('malformed outcome at byte ' .. pos)
   end
   pos = pos + #index + #bucket + #result + 3
+  parsed[#parsed + 1] = { index, bucket, result, ok, status, tonumber(attempts), tonumber(time), reason }
+end
+
+-- Pass 2: count each record whose done bit was not yet set.
+local counted, succeeded, retries, timeSum = 0, 0, 0, 0
+local minTime, maxTime = nil, nil
+local statuses, reasons, buckets, results = {}, {}, {}, {}
+for _, o in ipairs(parsed) do
+  local index, bucket, result, ok, status, attempts, t, reason = o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8]
   if redis.call('SETBIT', KEYS[2], index, 1) == 0 then
-    local t = tonumber(time)
     counted = counted + 1
     if ok == '1' then
       succeeded = succeeded + 1
     else
       redis.call('SETBIT', KEYS[5], index, 1)
     end
-    retries = retries + tonumber(attempts) - 1
+    -- An invalid record had no attempt at all: it adds no retry.
+    if attempts > 1 then retries = retries + attempts - 1 end
     timeSum = timeSum + t
     if minTime == nil or t < minTime then minTime = t end
     if maxTime == nil or t > maxTime then maxTime = t end
