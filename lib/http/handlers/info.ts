@@ -19,6 +19,7 @@ export function infoHandler (deps: Deps): Middleware<AppState> {
       accepting_uploads: deps.isAcceptingUploads,
       jobs: { active: deps.runner.activeCount, queued: deps.runner.queuedCount },
       event_loop_delay_p99_ms: Math.round(delay.percentile(99) / 1e4) / 100,
+      memory_mb: memoryMb(),
       limits: {
         concurrency: config.delivery.concurrency,
         max_concurrency: config.delivery.maxConcurrency,
@@ -33,4 +34,10 @@ export function infoHandler (deps: Deps): Middleware<AppState> {
       }
     }
   }
+}
+
+function memoryMb (): Record<string, number> {
+  const usage = process.memoryUsage()
+  const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024 * 10) / 10
+  return { rss: mb(usage.rss), heap_used: mb(usage.heapUsed), heap_total: mb(usage.heapTotal), external: mb(usage.external), array_buffers: mb(usage.arrayBuffers) }
 }
