@@ -2,12 +2,11 @@
 // slow target runs inside a fixed budget. Holding the job in memory would not fit: the
 // upload alone is ~75 MB of text, over 300 MB as parsed objects. The budget counts the
 // whole process (Node, tsx's loader, the HTTP upload path, the pipeline).
-import { createWriteStream } from 'node:fs'
+import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { createReadStream } from 'node:fs'
 import { expect } from 'chai'
 import { startChronosProcess, stopAllChronosProcesses, type ChronosProcess } from '../helpers/chronos-process.js'
 import { sharedRedis } from '../helpers/redis.js'
@@ -55,7 +54,7 @@ describe('memory under a large job', function () {
     const response = await fetch(`${chronos.url}/run`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-ndjson' },
-      body: createReadStream(file) as unknown as BodyInit,
+      body: createReadStream(file) as unknown as RequestInit['body'],
       duplex: 'half'
     } as RequestInit)
     expect(response.status).to.equal(202)
