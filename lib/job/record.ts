@@ -32,17 +32,21 @@ export function parseRecord (line: string, index: number): JobRecord | RecordRea
   return recordFromValue(value, index)
 }
 
-export function recordFromValue (value: unknown, index: number): JobRecord | RecordReason {
+/** Why a parsed line is no valid record, or null: the upload check, which builds nothing. */
+export function recordProblem (value: unknown): RecordReason | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not_an_object'
   const { id, payload } = value as { id?: unknown, payload?: unknown }
-  let idText: string
-  if (typeof id === 'string') idText = id
-  else if (typeof id === 'number' && Number.isSafeInteger(id)) idText = String(id)
-  else return 'invalid_id'
-  let body: string
-  if (typeof payload === 'string') body = payload
-  else if (typeof payload === 'object' && payload !== null) body = JSON.stringify(payload)
-  else return 'invalid_payload'
+  if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return 'invalid_id'
+  if (typeof payload !== 'string' && (typeof payload !== 'object' || payload === null)) return 'invalid_payload'
+  return null
+}
+
+export function recordFromValue (value: unknown, index: number): JobRecord | RecordReason {
+  const problem = recordProblem(value)
+  if (problem !== null) return problem
+  const { id, payload } = value as { id: string | number, payload: string | object }
+  const idText = typeof id === 'string' ? id : String(id)
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload)
   return { index, id: headerSafeId(idText), idJson: typeof id === 'string' ? JSON.stringify(id) : idText, payload: body }
 }
 

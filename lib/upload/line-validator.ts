@@ -9,13 +9,13 @@
  * Nothing is pushed once a problem is known: the spool is about to be thrown away anyway.
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import { isUtf8 } from 'node:buffer'
+import { isAscii, isUtf8 } from 'node:buffer'
 import {
   EmptyJobError, InvalidConfigError, InvalidRecordError, LineTooLargeError, PayloadTooLargeError,
   type LineProblem
 } from '../errors.js'
 import { parseJobSpec, specToWire, type JobSpec, type JobSpecLimits } from '../job/job-spec.js'
-import { recordFromValue, RECORD_REASON_TEXT } from '../job/record.js'
+import { recordProblem, RECORD_REASON_TEXT } from '../job/record.js'
 
 export const MAX_DETAILS = 20
 const LF = 0x0a
@@ -118,6 +118,15 @@ export class LineValidator extends Transform {
         if (this.#carryBytes > this.#options.maxLineBytes + spare) return this.#lineTooLarge(this.#lineNumber + 1)
         return null
       }
+      // Past line 1, a run of whole lines that is pure ASCII (the usual case) is checked as
+      // one string: no Buffer slice, UTF-8 decode or isUtf8 call per line.
+      const lastNewline = this.#carryBytes === 0 && this.#spec !== null ? chunk.lastIndexOf(LF) : -1
+      if (lastNewline > start && isAscii(chunk.subarray(start, lastNewline))) {
+        const error = this.#acceptAsciiLines(chunk, start, lastNewline, out)
+        if (error !== null) return error
+        start = lastNewline + 1
+        continue
+      }
       let line = chunk.subarray(start, newline)
       if (this.#carryBytes > 0) {
         this.#carry.push(line)
@@ -132,6 +141,56 @@ export class LineValidator extends Transform {
     return null
   }
 
+  /**
+   * Lines chunk[from, lastNewline], all ASCII and each ending in LF. Kept lines without CR
+   * are pushed as contiguous byte runs of the chunk itself.
+   */
+  #acceptAsciiLines (chunk: Buffer, from: number, lastNewline: number, out: Buffer[]): Error | null {
+    const text = chunk.toString('latin1', from, lastNewline + 1)
+    let runStart = -1
+    let runEnd = -1
+    const flushRun = (): void => {
+      if (runStart >= 0) out.push(chunk.subarray(runStart, runEnd))
+      runStart = -1
+    }
+    let pos = 0
+    while (pos < text.length) {
+      const newline = text.indexOf('\n', pos)
+      const lineNumber = ++this.#lineNumber
+      const hasCr = newline > pos && text.charCodeAt(newline - 1) === CR
+      const end = hasCr ? newline - 1 : newline
+      if (end - pos > this.#options.maxLineBytes) return this.#lineTooLarge(lineNumber)
+      const verdict = this.#checkRecordText(text.slice(pos, end), lineNumber)
+      if (verdict instanceof Error) return verdict
+      if (verdict === 'record' && !hasCr) {
+        if (runStart < 0) runStart = from + pos
+        runEnd = from + newline + 1
+      } else {
+        flushRun()
+        if (verdict === 'record') out.push(chunk.subarray(from + pos, from + end), NEWLINE)
+      }
+      pos = newline + 1
+    }
+    flushRun()
+    return null
+  }
+
+  /** A record line as text: 'record' (counted), 'blank', or an invalid line (null = keep going). */
+  #checkRecordText (text: string, lineNumber: number): 'record' | 'blank' | Error | null {
+    // `{` first is the usual case and can't be blank; only other lines pay for trim().
+    if (text.charCodeAt(0) !== 0x7b && text.trim() === '') return 'blank'
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      return this.#invalid(lineNumber, RECORD_REASON_TEXT.not_json)
+    }
+    const problem = recordProblem(value)
+    if (problem !== null) return this.#invalid(lineNumber, RECORD_REASON_TEXT[problem])
+    this.#records++
+    return 'record'
+  }
+
   /** One physical line, without its LF. */
   #acceptLine (raw: Buffer, out: Buffer[]): Error | null {
     const lineNumber = ++this.#lineNumber
@@ -140,21 +199,19 @@ export class LineValidator extends Transform {
     if (line.length > this.#options.maxLineBytes) return this.#lineTooLarge(lineNumber)
     if (!isUtf8(line)) return this.#invalid(lineNumber, 'not valid UTF-8')
     const text = line.toString('utf8')
+    if (this.#spec !== null) {
+      const verdict = this.#checkRecordText(text, lineNumber)
+      if (verdict === 'record') out.push(line, NEWLINE)
+      return verdict === 'record' || verdict === 'blank' ? null : verdict
+    }
     if (text.trim() === '') return null
-
     let value: unknown
     try {
       value = JSON.parse(text)
     } catch {
       return this.#invalid(lineNumber, RECORD_REASON_TEXT.not_json)
     }
-    if (this.#spec === null) return this.#acceptSpec(value, lineNumber, out)
-
-    const record = recordFromValue(value, this.#records)
-    if (typeof record === 'string') return this.#invalid(lineNumber, RECORD_REASON_TEXT[record])
-    this.#records++
-    out.push(line, NEWLINE)
-    return null
+    return this.#acceptSpec(value, lineNumber, out)
   }
 
   #acceptSpec (value: unknown, lineNumber: number, out: Buffer[]): Error | null {

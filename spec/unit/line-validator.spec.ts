@@ -505,3 +505,42 @@ describe('createLineValidator()', () => {
     })
   })
 })
+
+// The ASCII fast path: whole lines after line 1 that arrive in one chunk are checked as one
+// string and pushed as byte runs. These cases put everything in a single chunk after the
+// config line, so only that path sees them.
+describe('createLineValidator() on whole ASCII chunks', () => {
+  const body = (...list: string[]): string[] => [CONFIG + '\n', lines(...list)]
+
+  it('keeps records verbatim and drops CR and blank lines between them', async () => {
+    const { spool, validator } = await runChunks(body(record(1), '', record(2) + '\r', '   ', '\t', record(3), record(4) + '\r'))
+    expect(spool).to.equal(lines(CONFIG_WIRE, record(1), record(2), record(3), record(4)))
+    expect(validator.records).to.equal(4)
+  })
+
+  it('numbers invalid lines by their physical line, blank lines included', async () => {
+    const err = await failure(InvalidRecordError, 'invalid_record', body(record(1), '', 'nope', record(2), '{"id":1.5,"payload":"p"}', '  ', '{"id":2}'))
+    expect(err.details).to.deep.equal([
+      { line: 4, reason: 'not valid JSON' },
+      { line: 6, reason: '"id" must be a string or an integer' },
+      { line: 8, reason: '"payload" must be a string, an object or an array' }
+    ])
+  })
+
+  it('refuses a line over maxLineBytes inside the chunk, naming it', async () => {
+    const err = await failure(LineTooLargeError, 'line_too_large', body(record(1), recordOfLength(MAX_LINE_BYTES + 1), record(2)))
+    expect(err.details?.[0]?.line).to.equal(3)
+  })
+
+  it('accepts a line of exactly maxLineBytes followed by CR', async () => {
+    const { validator } = await runChunks(body(record(1), recordOfLength(MAX_LINE_BYTES) + '\r'))
+    expect(validator.records).to.equal(2)
+  })
+
+  it('takes a non-ASCII chunk through the per-line path with the same result', async () => {
+    const ascii = await runChunks(body(record(1), record('a')))
+    const utf8 = await runChunks(body(record(1), record('é')))
+    expect(ascii.validator.records).to.equal(utf8.validator.records)
+    expect(utf8.spool).to.equal(lines(CONFIG_WIRE, record(1), record('é')))
+  })
+})
