@@ -76,7 +76,7 @@ export class LineValidator extends Transform {
     } else {
       const out: Buffer[] = []
       error = this.#splitLines(chunk, out)
-      if (error === null && out.length > 0 && this.#problems.length === 0) this.push(Buffer.concat(out))
+      if (error === null && out.length > 0 && this.#problems.length === 0) this.push(out.length === 1 ? out[0] : Buffer.concat(out))
     }
     this.#afterSpecCheck(error, callback)
   }
@@ -89,7 +89,7 @@ export class LineValidator extends Transform {
       this.#carry = []
       this.#carryBytes = 0
       error = this.#acceptLine(line, out)
-      if (error === null && out.length > 0 && this.#problems.length === 0) this.push(Buffer.concat(out))
+      if (error === null && out.length > 0 && this.#problems.length === 0) this.push(out.length === 1 ? out[0] : Buffer.concat(out))
     }
     if (error === null) error = this.#finalError()
     this.#afterSpecCheck(error, callback)
