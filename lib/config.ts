@@ -28,6 +28,8 @@ export interface UploadConfig {
   readonly maxUploadBytes: number
   /** One line, decompressed. @defaultValue 1 MiB */
   readonly maxLineBytes: number
+  /** /readyz fails when the spool disk has less free space than this. @defaultValue 100 MiB */
+  readonly minFreeBytes: number
 }
 
 export interface JobsConfig {
@@ -139,7 +141,8 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
   const upload: UploadConfig = {
     spoolDir: resolve(read.string('CHRONOS_SPOOL_DIR', './var/spool')),
     maxUploadBytes: read.integer('CHRONOS_MAX_UPLOAD_BYTES', 10 * GIB, 1, Number.MAX_SAFE_INTEGER),
-    maxLineBytes: read.integer('CHRONOS_MAX_LINE_BYTES', MIB, 64, 64 * MIB)
+    maxLineBytes: read.integer('CHRONOS_MAX_LINE_BYTES', MIB, 64, 64 * MIB),
+    minFreeBytes: read.integer('CHRONOS_SPOOL_MIN_FREE_BYTES', 100 * MIB, 0, Number.MAX_SAFE_INTEGER)
   }
   const jobs: JobsConfig = {
     maxActiveJobs: read.integer('CHRONOS_MAX_ACTIVE_JOBS', 4, 1, 1024),

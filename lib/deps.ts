@@ -96,10 +96,22 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
   }
 }
 
-/** Drains running jobs within the grace period, then closes Redis. */
+/** How long shutdown waits beyond the grace period for final writes (an absent Redis). */
+const CLOSE_SLACK_MS = 5000
+
+/**
+ * Drains running jobs within the grace period, then closes Redis. Bounded: with Redis
+ * unreachable, final writes would wait forever, and what they would have recorded is
+ * re-sent on resume anyway (at-least-once), so shutdown goes on without them.
+ */
 export async function closeDeps (deps: Deps): Promise<void> {
   deps.isAcceptingUploads = false
-  await deps.runner.close(deps.config.http.shutdownGraceMs)
+  const graceMs = deps.config.http.shutdownGraceMs
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), graceMs + CLOSE_SLACK_MS) })
+  const result = await Promise.race([deps.runner.close(graceMs), deadline])
+  clearTimeout(timer)
+  if (result === 'timeout') deps.log.warn({ graceMs }, 'shutdown did not finish its final writes in time')
   deps.eventLoopDelay.disable()
   await quitRedis(deps.redis)
 }

@@ -202,7 +202,7 @@ export class JobRunner {
     }
     if (end === 'state_lost') {
       log.error({ durationMs }, 'job state lost in redis')
-      await jobStore.recordStateLost(jobId, meta.primarykey ?? '', meta.instance ?? '', Number(meta.total))
+      await jobStore.recordStateLost(jobId, meta.primarykey ?? '', meta.instance ?? '', meta.owner ?? '', Number(meta.total))
       await unlink(spoolPath).catch(() => {})
       return
     }

@@ -24,7 +24,7 @@ export async function retryFailed (parent: JobStatus, specJson: string, owner: s
     throw new InvalidStateError(`only a finished job's failures can be retried; this job is ${parent.state}`)
   }
   if (parent.failed === 0) throw new InvalidStateError('this job has no failed records')
-  const holder = await deps.jobStore.findLive(parent.primarykey)
+  const holder = await deps.jobStore.findLive(owner, parent.primarykey)
   if (holder !== null) throw new JobConflictError(`a job with primarykey "${parent.primarykey}" is still live`, holder)
 
   const jobId = newJobId()

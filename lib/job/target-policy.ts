@@ -11,7 +11,13 @@ import type { JobSpec } from './job-spec.js'
 
 interface NameRule { kind: 'name', name: string, port: number | null }
 interface SuffixRule { kind: 'suffix', suffix: string, port: number | null }
-interface CidrRule { kind: 'cidr', list: BlockList, port: number | null }
+interface CidrRule {
+  kind: 'cidr'
+  list: BlockList
+  port: number | null
+  /** The entry's own network lies in an always-refused range: it names those addresses explicitly. */
+  isExplicit: boolean
+}
 type Rule = NameRule | SuffixRule | CidrRule
 
 const NAME = /^(?!-)[a-z0-9_-]{1,63}(?:\.(?!-)[a-z0-9_-]{1,63})*$/
@@ -32,8 +38,9 @@ export function createTargetPolicy (entries: readonly string[]): TargetPolicy {
   const rules = entries.map(parseRule)
   const isRestricted = rules.length > 0
 
-  const matchesIp = (address: string, port: number): boolean => rules.some((rule) =>
-    rule.kind === 'cidr' && portMatches(rule.port, port) && rule.list.check(address, family(address)))
+  const matchesIp = (address: string, port: number, mustBeExplicit = false): boolean => rules.some((rule) =>
+    rule.kind === 'cidr' && (!mustBeExplicit || rule.isExplicit) && portMatches(rule.port, port) &&
+    rule.list.check(address, family(address)))
 
   const matchesName = (host: string, port: number): boolean => rules.some((rule) => {
     if (!portMatches(rule.port, port)) return false
@@ -43,10 +50,11 @@ export function createTargetPolicy (entries: readonly string[]): TargetPolicy {
   })
 
   const isAddressAllowed = (host: string, address: string, port: number): boolean => {
-    const isListedIp = matchesIp(address, port)
-    if (ALWAYS_REFUSED.check(address, family(address)) && !isListedIp) return false
+    // A catch-all such as 0.0.0.0/0 does not list the metadata address explicitly; an entry
+    // inside the refused range (169.254.169.254, 169.254.0.0/16) does.
+    if (ALWAYS_REFUSED.check(address, family(address))) return matchesIp(address, port, true)
     if (!isRestricted) return true
-    return isListedIp || (isIP(host) === 0 && matchesName(host, port))
+    return matchesIp(address, port) || (isIP(host) === 0 && matchesName(host, port))
   }
 
   return {
@@ -106,7 +114,7 @@ function parseRule (entry: string): Rule {
     if (rest.length > 0 || !/^\d+$/.test(prefix) || bits > maxBits) throw new Error(`CIDR prefix must be 0-${maxBits}`)
     list.addSubnet(address, bits, type)
   }
-  return { kind: 'cidr', list, port }
+  return { kind: 'cidr', list, port, isExplicit: ALWAYS_REFUSED.check(address, type) }
 }
 
 function portMatches (rulePort: number | null, port: number): boolean {

@@ -48,9 +48,9 @@ export class JobStore {
     this.#ttlSeconds = ttlSeconds
   }
 
-  /** The id of the live (queued, running, paused) job holding a primarykey, or null. */
-  async findLive (primaryKey: string): Promise<string | null> {
-    const jobId = await this.#redis.get(this.#keys.liveByPrimaryKey(primaryKey))
+  /** The id of the live (queued, running, paused) job holding an owner's primarykey, or null. */
+  async findLive (owner: string, primaryKey: string): Promise<string | null> {
+    const jobId = await this.#redis.get(this.#keys.liveByPrimaryKey(owner, primaryKey))
     if (jobId === null) return null
     const state = await this.#redis.hget(this.#keys.meta(jobId), 'state')
     return state !== null && LIVE_STATES.has(state as JobState) ? jobId : null
@@ -59,9 +59,9 @@ export class JobStore {
   /** Registers a queued job; JobConflictError when its primarykey is held by a live job. */
   async create (job: NewJob): Promise<void> {
     const k = this.#keys
-    const liveKey = k.liveByPrimaryKey(job.primaryKey)
+    const liveKey = k.liveByPrimaryKey(job.owner, job.primaryKey)
     if (await this.#redis.set(liveKey, job.jobId, 'NX') === null) {
-      const holder = await this.findLive(job.primaryKey)
+      const holder = await this.findLive(job.owner, job.primaryKey)
       if (holder !== null) throw new JobConflictError(`a job with primarykey "${job.primaryKey}" is still live`, holder)
       await this.#redis.set(liveKey, job.jobId)
     }
@@ -82,7 +82,7 @@ export class JobStore {
       .rpush(k.states(job.jobId), `queued ${job.submittedAt}`))
     await this.#exec(this.#redis.multi()
       .sadd(k.instanceJobs(job.instanceId), job.jobId)
-      .set(k.latestByPrimaryKey(job.primaryKey), job.jobId)
+      .set(k.latestByPrimaryKey(job.owner, job.primaryKey), job.jobId)
       .zadd(k.jobsIndex(), Date.parse(job.submittedAt), job.jobId))
   }
 
@@ -95,10 +95,10 @@ export class JobStore {
     return { meta, counts: results[1] as Record<string, string> }
   }
 
-  /** A job id, or a primarykey meaning its latest job. */
-  async resolve (key: string): Promise<string | null> {
+  /** A job id, or one of the owner's primarykeys meaning its latest job. */
+  async resolve (key: string, owner: string): Promise<string | null> {
     if (await this.#redis.exists(this.#keys.meta(key)) === 1) return key
-    return await this.#redis.get(this.#keys.latestByPrimaryKey(key))
+    return await this.#redis.get(this.#keys.latestByPrimaryKey(owner, key))
   }
 
   async markRunning (jobId: string, startedAt: string): Promise<void> {
@@ -129,13 +129,13 @@ export class JobStore {
     const meta = k.meta(jobId)
     const fields: Record<string, string> = { state, finished_at: new Date().toISOString() }
     if (error !== undefined) Object.assign(fields, { error_code: error.code, error_message: error.message })
-    const [primaryKey, instanceId] = await this.#redis.hmget(meta, 'primarykey', 'instance')
+    const [primaryKey, instanceId, owner] = await this.#redis.hmget(meta, 'primarykey', 'instance', 'owner')
     const multi = this.#redis.multi().hset(meta, fields).rpush(k.states(jobId), `${state} ${fields.finished_at}`)
     for (const key of k.jobKeys(jobId)) multi.expire(key, this.#ttlSeconds)
     await this.#exec(multi)
     if (primaryKey !== null && primaryKey !== undefined) {
-      await this.#redis.eval(RELEASE_LIVE, 1, k.liveByPrimaryKey(primaryKey), jobId)
-      await this.#redis.expire(k.latestByPrimaryKey(primaryKey), this.#ttlSeconds)
+      await this.#redis.eval(RELEASE_LIVE, 1, k.liveByPrimaryKey(owner ?? '', primaryKey), jobId)
+      await this.#redis.expire(k.latestByPrimaryKey(owner ?? '', primaryKey), this.#ttlSeconds)
     }
     if (instanceId !== null && instanceId !== undefined) await this.#redis.srem(k.instanceJobs(instanceId), jobId)
   }
@@ -144,11 +144,11 @@ export class JobStore {
    * Redis no longer holds this job (restarted without persistence): write a failed meta so
    * readers see `state_lost` instead of wrong numbers, then finish it as usual.
    */
-  async recordStateLost (jobId: string, primaryKey: string, instanceId: string, total: number): Promise<void> {
+  async recordStateLost (jobId: string, primaryKey: string, instanceId: string, owner: string, total: number): Promise<void> {
     await this.#redis.hset(this.#keys.meta(jobId), {
-      job_id: jobId, primarykey: primaryKey, instance: instanceId, total, state: 'failed'
+      job_id: jobId, primarykey: primaryKey, instance: instanceId, owner, total, state: 'failed'
     })
-    await this.#redis.set(this.#keys.latestByPrimaryKey(primaryKey), jobId)
+    await this.#redis.set(this.#keys.latestByPrimaryKey(owner, primaryKey), jobId)
     await this.finish(jobId, 'failed', { code: 'state_lost', message: 'Redis lost this job\'s progress; its counts cannot be trusted' })
   }
 
@@ -184,11 +184,11 @@ export class JobStore {
   }
 
   /** Removes every trace of a job that was never accepted (registration failed half-way). */
-  async discard (jobId: string, primaryKey: string, instanceId: string): Promise<void> {
+  async discard (jobId: string, primaryKey: string, instanceId: string, owner: string): Promise<void> {
     const k = this.#keys
     await this.#redis.del(...k.jobKeys(jobId))
-    await this.#redis.eval(RELEASE_LIVE, 1, k.liveByPrimaryKey(primaryKey), jobId)
-    await this.#redis.eval(RELEASE_LIVE, 1, k.latestByPrimaryKey(primaryKey), jobId)
+    await this.#redis.eval(RELEASE_LIVE, 1, k.liveByPrimaryKey(owner, primaryKey), jobId)
+    await this.#redis.eval(RELEASE_LIVE, 1, k.latestByPrimaryKey(owner, primaryKey), jobId)
     await this.#redis.srem(k.instanceJobs(instanceId), jobId)
     await this.#redis.zrem(k.jobsIndex(), jobId)
   }

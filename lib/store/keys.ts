@@ -44,14 +44,18 @@ export class Keys {
     return [this.meta(jobId), this.counts(jobId), this.done(jobId), this.failed(jobId), this.results(jobId), this.states(jobId)]
   }
 
-  /** String: id of the latest job submitted under a primarykey. */
-  latestByPrimaryKey (primaryKey: string): string {
-    return `${this.#prefix}:pk:{${primaryKey}}:latest`
+  /**
+   * String: id of the latest job submitted under a primarykey. Primarykeys are scoped by
+   * owner (the API key's fingerprint, '' when the API is open), so one key can neither see
+   * nor block another key's batches.
+   */
+  latestByPrimaryKey (owner: string, primaryKey: string): string {
+    return `${this.#prefix}:pk:{${owner}:${primaryKey}}:latest`
   }
 
   /** String: id of the queued, running or paused job holding a primarykey (the 409 guard). */
-  liveByPrimaryKey (primaryKey: string): string {
-    return `${this.#prefix}:pk:{${primaryKey}}:live`
+  liveByPrimaryKey (owner: string, primaryKey: string): string {
+    return `${this.#prefix}:pk:{${owner}:${primaryKey}}:live`
   }
 
   /** Sorted set: every job id, scored by submission time (GET /jobs). */

@@ -66,10 +66,15 @@ export async function waitUntilReady (redis: Redis, timeoutMs: number): Promise<
   })
 }
 
-export async function quitRedis (redis: Redis): Promise<void> {
-  try {
-    await redis.quit()
-  } catch {
+/** Closes gracefully when connected (pending replies arrive), else at once; never hangs. */
+export async function quitRedis (redis: Redis, timeoutMs = STORE_TIMEOUT_MS): Promise<void> {
+  if (!isReady(redis)) {
     redis.disconnect()
+    return
   }
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs) })
+  await Promise.race([redis.quit().catch(() => {}), timeout])
+  clearTimeout(timer)
+  redis.disconnect()
 }

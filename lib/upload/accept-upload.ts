@@ -63,7 +63,7 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
     specLimits: specLimits(deps.delivery),
     onSpec: async (spec) => {
       await deps.checkTarget(spec)
-      const holder = await withStore(deps.redis, async () => await deps.jobStore.findLive(spec.primaryKey))
+      const holder = await withStore(deps.redis, async () => await deps.jobStore.findLive(request.owner, spec.primaryKey))
       if (holder !== null) throw new JobConflictError(`a job with primarykey "${spec.primaryKey}" is still live`, holder)
     }
   })
@@ -96,7 +96,7 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
   } catch (err) {
     deps.onUploadBytes?.(validator.bytes, false)
     await spool.discard()
-    await deps.jobStore.discard(jobId, spec.primaryKey, deps.instanceId).catch(() => {})
+    await deps.jobStore.discard(jobId, spec.primaryKey, deps.instanceId, request.owner).catch(() => {})
     throw err
   }
   deps.onUploadBytes?.(validator.bytes, true)

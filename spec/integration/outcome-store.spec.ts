@@ -351,7 +351,7 @@ describe('JobStore', () => {
   it('creates a queued job that findLive() and get() return', async () => {
     const job = newJob()
     await jobs.create(job)
-    expect(await jobs.findLive(job.primaryKey)).to.equal(job.jobId)
+    expect(await jobs.findLive('', job.primaryKey)).to.equal(job.jobId)
     const snapshot = await jobs.get(job.jobId)
     expect(snapshot?.meta).to.include({
       job_id: job.jobId,
@@ -369,7 +369,7 @@ describe('JobStore', () => {
 
   it('returns null from get() and findLive() for unknown jobs and primarykeys', async () => {
     expect(await jobs.get(`job-${randomUUID()}`)).to.equal(null)
-    expect(await jobs.findLive('nobody')).to.equal(null)
+    expect(await jobs.findLive('', 'nobody')).to.equal(null)
   })
 
   for (const state of ['queued', 'running', 'paused'] as const) {
@@ -383,8 +383,8 @@ describe('JobStore', () => {
       expect(err).to.be.instanceOf(JobConflictError)
       expect(err).to.include({ code: 'job_conflict', status: 409, jobId: first.jobId })
       expect(await jobs.get(second.jobId)).to.equal(null)
-      expect(await jobs.findLive(first.primaryKey)).to.equal(first.jobId)
-      expect(await jobs.resolve(first.primaryKey)).to.equal(first.jobId)
+      expect(await jobs.findLive('', first.primaryKey)).to.equal(first.jobId)
+      expect(await jobs.resolve(first.primaryKey, '')).to.equal(first.jobId)
     })
   }
 
@@ -417,9 +417,9 @@ describe('JobStore', () => {
       expect(await redis.exists(...keys.jobKeys(job.jobId))).to.equal(keys.jobKeys(job.jobId).length)
       expect(await redis.smembers(keys.instanceJobs(job.instanceId))).to.deep.equal([job.jobId])
       await jobs.finish(job.jobId, 'completed')
-      expect(await jobs.findLive(job.primaryKey)).to.equal(null)
-      expect(await redis.exists(keys.liveByPrimaryKey(job.primaryKey))).to.equal(0)
-      for (const key of [...keys.jobKeys(job.jobId), keys.latestByPrimaryKey(job.primaryKey)]) {
+      expect(await jobs.findLive('', job.primaryKey)).to.equal(null)
+      expect(await redis.exists(keys.liveByPrimaryKey('', job.primaryKey))).to.equal(0)
+      for (const key of [...keys.jobKeys(job.jobId), keys.latestByPrimaryKey('', job.primaryKey)]) {
         const ttl = await redis.ttl(key)
         expect(ttl, key).to.be.above(0).and.at.most(TTL_SECONDS)
       }
@@ -442,7 +442,7 @@ describe('JobStore', () => {
       await jobs.finish(first.jobId, 'cancelled')
       const second = newJob({ primaryKey: first.primaryKey })
       await jobs.create(second)
-      expect(await jobs.findLive(first.primaryKey)).to.equal(second.jobId)
+      expect(await jobs.findLive('', first.primaryKey)).to.equal(second.jobId)
     })
 
     it('leaves the live pointer of a newer job alone', async () => {
@@ -452,7 +452,7 @@ describe('JobStore', () => {
       const second = newJob({ primaryKey: first.primaryKey })
       await jobs.create(second)
       await jobs.finish(first.jobId, 'completed')
-      expect(await jobs.findLive(first.primaryKey)).to.equal(second.jobId)
+      expect(await jobs.findLive('', first.primaryKey)).to.equal(second.jobId)
     })
   })
 
@@ -476,14 +476,14 @@ describe('JobStore', () => {
       await jobs.finish(first.jobId, 'completed')
       const second = newJob({ primaryKey: first.primaryKey })
       await jobs.create(second)
-      expect(await jobs.resolve(first.jobId)).to.equal(first.jobId)
-      expect(await jobs.resolve(second.jobId)).to.equal(second.jobId)
-      expect(await jobs.resolve(first.primaryKey)).to.equal(second.jobId)
+      expect(await jobs.resolve(first.jobId, '')).to.equal(first.jobId)
+      expect(await jobs.resolve(second.jobId, '')).to.equal(second.jobId)
+      expect(await jobs.resolve(first.primaryKey, '')).to.equal(second.jobId)
     })
 
     it('gives null for an unknown key', async () => {
-      expect(await jobs.resolve('never-seen')).to.equal(null)
-      expect(await jobs.resolve(`job-${randomUUID()}`)).to.equal(null)
+      expect(await jobs.resolve('never-seen', '')).to.equal(null)
+      expect(await jobs.resolve(`job-${randomUUID()}`, '')).to.equal(null)
     })
   })
 
@@ -538,11 +538,11 @@ describe('JobStore', () => {
     const job = newJob()
     await jobs.create(job)
     await new OutcomeStore(redis, keys).write(job.jobId, OutcomeStore.pack(outcome(0)))
-    await jobs.discard(job.jobId, job.primaryKey, job.instanceId)
+    await jobs.discard(job.jobId, job.primaryKey, job.instanceId, '')
     expect(await keysUnderPrefix()).to.deep.equal([])
     expect(await jobs.get(job.jobId)).to.equal(null)
-    expect(await jobs.findLive(job.primaryKey)).to.equal(null)
-    expect(await jobs.resolve(job.primaryKey)).to.equal(null)
+    expect(await jobs.findLive('', job.primaryKey)).to.equal(null)
+    expect(await jobs.resolve(job.primaryKey, '')).to.equal(null)
     // The primarykey is free again.
     await jobs.create(newJob({ primaryKey: job.primaryKey }))
   })

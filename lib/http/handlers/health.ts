@@ -1,5 +1,11 @@
-/** GET /healthz (the process answers) and GET /readyz (Redis answers, spool dir writable). */
-import { access, constants } from 'node:fs/promises'
+/**
+ * GET /healthz (the process answers) and GET /readyz: Redis answers, the spool directory
+ * takes a file (a real write: `access(W_OK)` says yes to root for anything) and has at least
+ * CHRONOS_SPOOL_MIN_FREE_BYTES free, and uploads are being taken.
+ */
+import { randomUUID } from 'node:crypto'
+import { statfs, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Middleware } from 'koa'
 import type { Deps } from '../../deps.js'
 import type { AppState } from '../app-state.js'
@@ -12,11 +18,40 @@ export function healthHandler (): Middleware<AppState> {
 }
 
 export function readyHandler (deps: Deps): Middleware<AppState> {
+  const { spoolDir, minFreeBytes } = deps.config.upload
   return async function readyz (ctx) {
-    const redis = isReady(deps.redis) && await withStore(deps.redis, async () => await deps.redis.ping()).then(() => true, () => false)
-    const spool = await access(deps.config.upload.spoolDir, constants.W_OK).then(() => true, () => false)
-    const ready = redis && spool && deps.isAcceptingUploads
+    const [redis, spool, freeBytes] = await Promise.all([
+      isReady(deps.redis) && withStore(deps.redis, async () => await deps.redis.ping()).then(() => true, () => false),
+      isWritable(spoolDir),
+      freeSpace(spoolDir)
+    ])
+    const diskSpace = freeBytes >= minFreeBytes
+    const ready = redis && spool && diskSpace && deps.isAcceptingUploads
     ctx.status = ready ? 200 : 503
-    ctx.body = { status: ready ? 'ready' : 'not_ready', checks: { redis, spool, accepting_uploads: deps.isAcceptingUploads } }
+    ctx.body = {
+      status: ready ? 'ready' : 'not_ready',
+      checks: { redis, spool, disk_space: diskSpace, accepting_uploads: deps.isAcceptingUploads },
+      spool_free_bytes: freeBytes
+    }
+  }
+}
+
+async function isWritable (dir: string): Promise<boolean> {
+  const probe = join(dir, `.readyz-${randomUUID()}`)
+  try {
+    await writeFile(probe, '')
+    await unlink(probe)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function freeSpace (dir: string): Promise<number> {
+  try {
+    const stats = await statfs(dir)
+    return stats.bavail * stats.bsize
+  } catch {
+    return 0
   }
 }

@@ -9,7 +9,7 @@ import { withStore } from '../../store/redis.js'
 
 export async function lookupJobStatus (deps: Deps, key: string, owner: string): Promise<JobStatus> {
   const job = await withStore(deps.redis, async () => {
-    const jobId = await deps.jobStore.resolve(key)
+    const jobId = await deps.jobStore.resolve(key, owner)
     return jobId === null ? null : await deps.jobStore.get(jobId)
   })
   if (job === null || (job.meta.owner ?? '') !== owner) throw new NotFoundError(`no job found for key ${JSON.stringify(key)}`)
