@@ -1,0 +1,183 @@
+// DESIGN §4 and issue 4: a crash (SIGKILL) mid-job loses nothing. On restart every unfinished
+// job of this instance resumes from its spool file, skipping records whose outcome is
+// recorded; only records in flight or with an unflushed outcome are sent again, with the same
+// idempotency key; the final counts are exact. A crash mid-upload leaves no job. Another
+// instance sharing the Redis never runs a job it does not own.
+//
+// Mechanisms under test:
+//   - lib/service.ts sweepPartialUploads(): `*.ndjson.partial` removed at start;
+//   - lib/job/job-runner.ts resumeOwned() → lib/store/job-store.ts listOwned(instanceId):
+//     only this CHRONOS_INSTANCE_ID's set of unfinished jobs is resumed;
+//   - lib/pipeline/record-parser.ts with readDoneBits (lib/store/outcome-store.ts): resumed
+//     records whose done bit is set are skipped;
+//   - lib/store/lua/record-outcomes-4.lua: SETBIT per record makes every outcome count once;
+//   - lib/pipeline/status-sink.ts: what is lost in a crash is at most one unflushed batch;
+//   - lib/job/job-runner.ts #finish(): the spool file is unlinked when the job ends.
+import { randomUUID } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { expect } from 'chai'
+import { Redis } from 'ioredis'
+import { startChronosProcess, stopAllChronosProcesses, type ChronosProcess } from '../helpers/chronos-process.js'
+import { eventually, expectEndedJobKeys, expectEveryIdDelivered, keysWithTtl } from '../helpers/ledger.js'
+import { buildUpload, makeRecords, specLine, uniquePrimaryKey } from '../helpers/ndjson.js'
+import { startRedis, type RedisHandle } from '../helpers/redis.js'
+import { startTarget, type Target } from '../helpers/target.js'
+
+const TOTAL = 2000
+const CONCURRENCY = 16
+const OUTCOME_BATCH_SIZE = 50
+const TARGET_DELAY_MS = 20
+
+/**
+ * Re-sends after a SIGKILL are bounded by what the crash could catch between "the target got
+ * the request" and "the outcome is counted in Redis":
+ *   - the requests in flight: at most `concurrency` (the sender's cap);
+ *   - the outcomes the status sink had not stored yet: it flushes every
+ *     CHRONOS_FLUSH_INTERVAL_MS (20 ms here) or at CHRONOS_OUTCOME_BATCH_SIZE, whichever comes
+ *     first, so with Redis healthy at most one batch is waiting.
+ * Every other record was either counted (skipped on resume) or never sent.
+ */
+const MAX_RESENDS = CONCURRENCY + OUTCOME_BATCH_SIZE
+
+describe('crash (SIGKILL) and resume', function () {
+  this.timeout(60_000)
+  let redis: RedisHandle
+  let admin: Redis
+  let target: Target
+  const spoolDirs: string[] = []
+
+  before(async function () {
+    redis = await startRedis({ appendOnly: true })
+    admin = new Redis(redis.url, { maxRetriesPerRequest: 3 })
+  })
+
+  after(async function () {
+    admin.disconnect()
+    await redis.stop()
+  })
+
+  beforeEach(async function () {
+    target = await startTarget(() => ({ delayMs: TARGET_DELAY_MS }))
+  })
+
+  afterEach(async function () {
+    await stopAllChronosProcesses()
+    await target.close()
+    for (const dir of spoolDirs.splice(0)) await rm(dir, { recursive: true, force: true })
+  })
+
+  async function start (options: Partial<ChronosProcess['options']> = {}): Promise<ChronosProcess> {
+    const chronos = await startChronosProcess({
+      redisUrl: redis.url,
+      ...options,
+      env: { CHRONOS_OUTCOME_BATCH_SIZE: String(OUTCOME_BATCH_SIZE), ...options.env }
+    })
+    spoolDirs.push(chronos.spoolDir)
+    return chronos
+  }
+
+  async function crash (chronos: ChronosProcess): Promise<void> {
+    chronos.kill('SIGKILL')
+    expect(await chronos.waitForExit()).to.equal(null)
+    expect(chronos.exitSignal).to.equal('SIGKILL')
+  }
+
+  async function storedCount (prefix: string, jobId: string): Promise<number> {
+    return Number(await admin.hget(`${prefix}:job:{${jobId}}:counts`, 'count'))
+  }
+
+  it('resumes the job from its spool file: every id delivered, re-sends bounded, counts exact', async function () {
+    const first = await start()
+    const primarykey = uniquePrimaryKey()
+    const answer = await first.upload(buildUpload(target.port, makeRecords(TOTAL), { primarykey, concurrency: CONCURRENCY }))
+    expect(answer.status, answer.text).to.equal(202)
+    const jobId: string = answer.json.job_id
+
+    await target.waitForRequests(500, 30_000)
+    await crash(first)
+    const sentBeforeCrash = target.requests.length
+    // The crash really hit mid-job: progress is partial and the spool file is still there.
+    const countAtCrash = await storedCount(first.prefix, jobId)
+    expect(countAtCrash).to.be.below(TOTAL)
+    expect(await first.spoolFiles()).to.deep.equal([`${jobId}.ndjson`])
+    expect(await admin.hget(`${first.prefix}:job:{${jobId}}:meta`, 'state')).to.equal('running')
+
+    const second = await start(first.options)
+    const status = await second.waitForState(jobId, undefined, 60_000)
+    expect(status).to.include({ state: 'completed', total: TOTAL, count: TOTAL, succeeded: TOTAL, failed: 0, pending: 0 })
+
+    const ledger = expectEveryIdDelivered(target.requests, jobId, TOTAL)
+    expect(ledger.duplicates, `re-sends (counted at crash: ${countAtCrash}, sent before crash: ${sentBeforeCrash})`)
+      .to.be.at.most(MAX_RESENDS)
+    for (const id of ledger.duplicatedIds) {
+      const sends = ledger.byId.get(id) ?? []
+      // A re-send is the resume repeating a record the crashed process had sent: once more, no more.
+      expect(sends, `sends of record ${id}`).to.have.length(2)
+      expect(target.requests.indexOf(sends[0] as never), `first send of record ${id}`).to.be.below(sentBeforeCrash)
+      expect(target.requests.indexOf(sends[1] as never), `re-send of record ${id}`).to.be.at.least(sentBeforeCrash)
+    }
+    await eventually(async () => expect(await second.spoolFiles()).to.deep.equal([]))
+    await expectEndedJobKeys(redis.url, first.prefix, jobId, primarykey)
+  })
+
+  it('sweeps the partial file of an upload cut by a crash, and no job appears', async function () {
+    const first = await start()
+    const primarykey = uniquePrimaryKey()
+    // An upload in progress: the config line and some records sent, the body not ended.
+    const upload = httpRequest(`${first.url}/run`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } })
+    upload.on('error', () => {})
+    upload.write(buildUpload(target.port, makeRecords(200), { primarykey }) + '{"id":201,"payl')
+    await eventually(async () => expect((await first.spoolFiles()).filter((name) => name.endsWith('.ndjson.partial'))).to.have.length(1))
+    await crash(first)
+    upload.destroy()
+    // Also one left by some earlier crash, dropped in by hand.
+    const stale = `job-${randomUUID()}.ndjson.partial`
+    await writeFile(join(first.spoolDir, stale), specLine(target.port) + '\n{"id":1,"payload":"x"}\n')
+    expect(await first.spoolFiles()).to.have.length(2)
+
+    const second = await start(first.options)
+    // The sweep runs before the server listens, so it is done once /healthz answers.
+    expect(await second.spoolFiles()).to.deep.equal([])
+    expect((await second.get(`/status?key=${primarykey}`)).status).to.equal(404)
+    expect((await second.get('/jobs')).json.jobs).to.deep.equal([])
+    await sleep(300)
+    expect([...(await keysWithTtl(redis.url, first.prefix)).keys()]).to.deep.equal([])
+    expect(target.requests).to.have.length(0)
+  })
+
+  it('leaves an unfinished job to its own instance: another instance sharing the Redis does not run it', async function () {
+    const total = 1000
+    const first = await start()
+    const primarykey = uniquePrimaryKey()
+    const answer = await first.upload(buildUpload(target.port, makeRecords(total), { primarykey, concurrency: CONCURRENCY }))
+    expect(answer.status, answer.text).to.equal(202)
+    const jobId: string = answer.json.job_id
+    await target.waitForRequests(200, 30_000)
+    await crash(first)
+    const sentBeforeCrash = target.requests.length
+    const countAtCrash = await storedCount(first.prefix, jobId)
+
+    // Same Redis and key prefix, another identity (and, as on another host, its own spool dir).
+    const other = await start({ prefix: first.prefix, instanceId: `other-${randomUUID()}` })
+    await sleep(1500)
+    expect(target.requests.length, 'requests sent by the other instance').to.equal(sentBeforeCrash)
+    const seenByOther = await other.get(`/status?key=${jobId}`)
+    expect(seenByOther.status).to.equal(200)
+    expect(seenByOther.json).to.include({ state: 'running', count: countAtCrash })
+    expect(await other.spoolFiles()).to.deep.equal([])
+    other.kill('SIGTERM')
+    expect(await other.waitForExit()).to.equal(0)
+
+    // Its owner picks it up again and finishes it.
+    const owner = await start(first.options)
+    const status = await owner.waitForState(jobId, undefined, 60_000)
+    expect(status).to.include({ state: 'completed', total, count: total, succeeded: total, failed: 0 })
+    const ledger = expectEveryIdDelivered(target.requests, jobId, total)
+    expect(ledger.duplicates).to.be.at.most(MAX_RESENDS)
+    await eventually(async () => expect(await owner.spoolFiles()).to.deep.equal([]))
+    await expectEndedJobKeys(redis.url, first.prefix, jobId, primarykey)
+  })
+})
