@@ -25,6 +25,9 @@ import { createStatusSink, type StatusSink } from '../pipeline/status-sink.js'
 
 export type RunEnd = 'completed' | 'drained' | 'cancelled' | 'state_lost'
 
+/** A cancel waits this long for aborted attempts to settle and their outcomes to be stored. */
+const CANCEL_FLUSH_MS = 5000
+
 export interface RunJobOptions {
   readonly jobId: string
   readonly spec: JobSpec
@@ -124,27 +127,31 @@ export class JobRun {
    */
   async cancel (): Promise<void> {
     this.#isCancelled = true
-    await this.drain(0)
+    await this.#windDown(true, CANCEL_FLUSH_MS)
   }
 
   /**
    * Shutdown: start no new request, let in-flight ones finish, store their outcomes, then
-   * stop the run. After `graceMs` in-flight requests are aborted; their records are sent
-   * again on resume (at-least-once).
+   * stop the run. After `graceMs` the run is torn down: requests still in flight are
+   * aborted without an outcome, so they are sent again on resume (at-least-once).
    */
   async drain (graceMs: number): Promise<void> {
+    this.#isDraining = true
+    await this.#windDown(false, graceMs)
+  }
+
+  async #windDown (shouldAbortInFlight: boolean, waitMs: number): Promise<void> {
     const sender = this.#sender
     const sink = this.#sink
-    this.#isDraining = true
-    if (sender === null || sink === null || sink.writableFinished) return this.#abort.abort()
+    if (sender === null || sink === null || sink.writableFinished || waitMs === 0) return this.#abort.abort()
     sender.stopIntake()
-    // In-flight attempts aborted by the sender resolve as 'cancelled' outcomes and are flushed.
-    if (graceMs === 0) sender.abortInFlight()
-    const timer = setTimeout(() => this.#abort.abort(), Math.max(graceMs, 5000))
+    // Aborted attempts resolve as 'cancelled' outcomes, which the sink then stores.
+    if (shouldAbortInFlight) sender.abortInFlight()
+    const timer = setTimeout(() => this.#abort.abort(), waitMs)
     try {
       await once(sink, 'finish', { signal: this.#abort.signal })
     } catch {
-      // Aborted by the grace timer or torn down by an error: nothing more to wait for.
+      // Torn down by the timer or by an error: nothing more to wait for.
     } finally {
       clearTimeout(timer)
       this.#abort.abort()

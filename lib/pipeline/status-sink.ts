@@ -1,9 +1,10 @@
 /**
  * Writable: outcomes in, one Redis call per batch out. Outcomes are packed as they arrive
  * and flushed when `batchSize` are waiting or `flushIntervalMs` after the first of a quiet
- * period, whichever comes first. Write callbacks return at once until a batch is full; a
- * full batch holds the callback until it is stored, so a slow or absent Redis slows the
- * sender instead of growing a queue.
+ * period, whichever comes first. Write callbacks return at once while fewer than
+ * `batchSize` outcomes are unstored (waiting or being stored); past that the callback is
+ * held until they are stored, so a slow or absent Redis slows the sender instead of
+ * growing a queue — and a crash re-sends at most one batch of unstored outcomes.
  *
  * A failed write is retried with backoff for as long as it takes (a Redis outage pauses
  * progress, never loses an outcome); retrying is safe because the store counts each record
@@ -35,7 +36,10 @@ export function createStatusSink (options: StatusSinkOptions): StatusSink {
 export class StatusSink extends Writable {
   readonly #options: StatusSinkOptions
   #packed = ''
+  /** Outcomes packed but not yet flushed. */
   #waiting = 0
+  /** Outcomes not yet confirmed stored: waiting plus those in flushes under way. */
+  #unstored = 0
   #timer: NodeJS.Timeout | null = null
   /** The batch being stored, so flushes run one at a time and in order. */
   #storing: Promise<void> = Promise.resolve()
@@ -48,7 +52,8 @@ export class StatusSink extends Writable {
   override _writev (chunks: Array<{ chunk: Outcome }>, callback: (err?: Error | null) => void): void {
     for (const { chunk } of chunks) this.#packed += this.#options.pack(chunk)
     this.#waiting += chunks.length
-    if (this.#waiting < this.#options.batchSize) {
+    this.#unstored += chunks.length
+    if (this.#unstored < this.#options.batchSize) {
       this.#armTimer()
       return callback()
     }
@@ -84,14 +89,15 @@ export class StatusSink extends Writable {
     const size = this.#waiting
     this.#packed = ''
     this.#waiting = 0
-    if (size > 0) this.#storing = this.#storing.then(async () => await this.#store(packed))
+    if (size > 0) this.#storing = this.#storing.then(async () => await this.#store(packed, size))
     return this.#storing
   }
 
-  async #store (packed: string): Promise<void> {
+  async #store (packed: string, size: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const counted = await this.#options.write(packed)
+        this.#unstored -= size
         this.#options.onStored?.(counted)
         return
       } catch (err) {
