@@ -29,6 +29,15 @@ export interface ChronosStop {
 const OWN_ENV = /^(CHRONOS_.*|PORT|HOST|REDIS_URL|LOG_LEVEL)$/
 const STOP_GRACE_MS = 15_000
 
+/**
+ * The node flags of `npm start` (package.json), so the bench runs the server exactly as
+ * it is started in production.
+ */
+export function startNodeFlags (repoDir: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(repoDir, 'package.json'), 'utf8')) as { scripts?: { start?: string } }
+  return (pkg.scripts?.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'))
+}
+
 export function chronosEntry (repoDir: string): string {
   return join(repoDir, 'dist', 'lib', 'main.js')
 }
@@ -51,7 +60,7 @@ export async function startChronos (repoDir: string, workDir: string, redisUrl: 
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production'
   })
-  const child = spawnChild(`chronos-${runId}`, process.execPath, [entry], {
+  const child = spawnChild(`chronos-${runId}`, process.execPath, [...startNodeFlags(repoDir), entry], {
     cwd: repoDir, env, logFile: join(workDir, `chronos-${runId}.log`)
   })
   const url = `http://127.0.0.1:${port}`
