@@ -80,10 +80,12 @@ export class JobStore {
       })
       .hset(k.counts(job.jobId), { count: 0, succeeded: 0, failed: 0, retries: 0 })
       .rpush(k.states(job.jobId), `queued ${job.submittedAt}`))
-    await this.#exec(this.#redis.multi()
-      .sadd(k.instanceJobs(job.instanceId), job.jobId)
-      .set(k.latestByPrimaryKey(job.owner, job.primaryKey), job.jobId)
-      .zadd(k.jobsIndex(), Date.parse(job.submittedAt), job.jobId))
+    // Three keys in three slots: separate commands, since a MULTI across slots fails on
+    // Redis Cluster. The job's own keys above were written first, so a crash in between
+    // leaves a job that is merely not yet listed.
+    await this.#redis.sadd(k.instanceJobs(job.instanceId), job.jobId)
+    await this.#redis.set(k.latestByPrimaryKey(job.owner, job.primaryKey), job.jobId)
+    await this.#redis.zadd(k.jobsIndex(), Date.parse(job.submittedAt), job.jobId)
   }
 
   async get (jobId: string): Promise<JobSnapshot | null> {
