@@ -4,19 +4,9 @@
 // Timing checks measure gaps between events the target saw (arrivedAt, one process clock),
 // never absolute speed, and use generous bounds.
 import { expect } from 'chai'
-import { startChronos, type Chronos } from '../helpers/chronos.js'
+import { results, startChronos, type Chronos } from '../helpers/chronos.js'
 import { startTarget, type Target, type TargetRequest, type TargetScript } from '../helpers/target.js'
 import { buildUpload, makeRecords, type RecordLine, type SpecFields } from '../helpers/ndjson.js'
-
-interface ResultLine {
-  id: string | number
-  ok: boolean
-  status: number | null
-  attempts: number
-  time_ms: number
-  error: string | null
-  response?: string
-}
 
 describe('delivery', function () {
   let chronos: Chronos
@@ -38,12 +28,6 @@ describe('delivery', function () {
     const answer = await chronos.upload(buildUpload(started.port, records, fields))
     expect(answer.status, answer.text).to.equal(202)
     return { jobId: answer.json.job_id, target: started }
-  }
-
-  async function results (jobId: string, query = ''): Promise<ResultLine[]> {
-    const answer = await chronos.get(`/jobs/${jobId}/results${query}`)
-    expect(answer.status, answer.text).to.equal(200)
-    return answer.text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ResultLine)
   }
 
   function attemptsById (requests: TargetRequest[]): Map<string, number> {
@@ -83,7 +67,7 @@ describe('delivery', function () {
       // retries = attempts beyond each record's first, summed.
       expect(status.retries).to.equal(target.requests.length - 3)
       expect(status.retries).to.equal(6)
-      for (const line of await results(jobId)) expect(line).to.include({ ok: true, status: 200, attempts: 3, error: null })
+      for (const line of await results(chronos, jobId)) expect(line).to.include({ ok: true, status: 200, attempts: 3, error: null })
     })
 
     it('stops at max_attempts for an always-500 target and fails the record', async function () {
@@ -93,7 +77,7 @@ describe('delivery', function () {
       expect(status.status_codes).to.deep.equal({ 500: 4 })
       expect(nonZero(status.errors)).to.deep.equal({ http_status: 4 })
       expect([...attemptsById(target.requests).values()]).to.deep.equal([2, 2, 2, 2])
-      for (const line of await results(jobId)) expect(line).to.include({ ok: false, status: 500, attempts: 2, error: 'http_status' })
+      for (const line of await results(chronos, jobId)) expect(line).to.include({ ok: false, status: 500, attempts: 2, error: 'http_status' })
     })
 
     it('tries non-retryable statuses (400, 404, 422, 501) once', async function () {
@@ -104,7 +88,7 @@ describe('delivery', function () {
       expect(status.status_codes).to.deep.equal({ 400: 1, 404: 1, 422: 1, 501: 1 })
       expect(nonZero(status.errors)).to.deep.equal({ http_status: 4 })
       expect(target.requests).to.have.length(4)
-      const lines = await results(jobId)
+      const lines = await results(chronos, jobId)
       expect(lines.map((line) => [line.id, line.status, line.attempts]).sort()).to.deep.equal([[1, 400, 1], [2, 404, 1], [3, 422, 1], [4, 501, 1]])
     })
 
@@ -158,7 +142,7 @@ describe('delivery', function () {
       expect(status).to.include({ state: 'completed', count: 2, succeeded: 1, failed: 1, retries: 2 })
       expect(nonZero(status.errors)).to.deep.equal({ timeout: 1 })
       expect([...attemptsById(target.requests)].sort()).to.deep.equal([['1', 2], ['2', 2]])
-      const byId = new Map((await results(jobId)).map((line) => [line.id, line]))
+      const byId = new Map((await results(chronos, jobId)).map((line) => [line.id, line]))
       expect(byId.get(1)).to.include({ ok: false, status: null, attempts: 2, error: 'timeout' })
       expect(byId.get(2)).to.include({ ok: true, status: 200, attempts: 2, error: null })
     })
@@ -166,7 +150,7 @@ describe('delivery', function () {
     it('ends a timed-out attempt near timeout_ms', async function () {
       const { jobId, target } = await runJob(() => ({ delayMs: 3000 }), makeRecords(4), { timeout_ms: 200, max_attempts: 2 })
       await chronos.waitForState(jobId)
-      const lines = await results(jobId)
+      const lines = await results(chronos, jobId)
       expect(lines).to.have.length(4)
       // time_ms is the last attempt's wall time: cut at ~200 ms (3× slack), not seconds later.
       for (const line of lines) {
@@ -188,7 +172,7 @@ describe('delivery', function () {
       expect(status).to.include({ state: 'completed', count: 2, succeeded: 1, failed: 1, retries: 3 })
       expect(nonZero(status.errors)).to.deep.equal({ connect_error: 1 })
       expect([...attemptsById(target.requests)].sort()).to.deep.equal([['1', 3], ['2', 2]])
-      const byId = new Map((await results(jobId)).map((line) => [line.id, line]))
+      const byId = new Map((await results(chronos, jobId)).map((line) => [line.id, line]))
       expect(byId.get(1)).to.include({ ok: false, status: null, attempts: 3, error: 'connect_error' })
       expect(byId.get(2)).to.include({ ok: true, status: 200, attempts: 2, error: null })
     })

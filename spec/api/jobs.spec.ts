@@ -4,19 +4,9 @@
 // the answer arrives, compared with its length a second later.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { expect } from 'chai'
-import { startChronos, type Chronos } from '../helpers/chronos.js'
+import { expectError as expectSharedError, resultsPage, startChronos, type Chronos, type HttpAnswer, type ResultLine } from '../helpers/chronos.js'
 import { startTarget, type Target, type TargetScript } from '../helpers/target.js'
 import { buildUpload, makeRecords, type RecordLine, type SpecFields } from '../helpers/ndjson.js'
-
-interface ResultLine {
-  id: string | number
-  ok: boolean
-  status: number | null
-  attempts: number
-  time_ms: number
-  error: string | null
-  response?: string
-}
 
 const UNKNOWN_JOB = 'job-00000000-0000-4000-8000-000000000000'
 
@@ -47,10 +37,8 @@ describe('jobs API', function () {
   }
 
   async function results (jobId: string, query = ''): Promise<{ lines: ResultLine[], nextCursor: string | null }> {
-    const answer = await chronos.get(`/jobs/${jobId}/results${query}`)
-    expect(answer.status, answer.text).to.equal(200)
+    const { lines, answer } = await resultsPage(chronos, jobId, query)
     expect(answer.headers.get('content-type')).to.match(/^application\/x-ndjson/)
-    const lines = answer.text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ResultLine)
     return { lines, nextCursor: answer.headers.get('x-next-cursor') }
   }
 
@@ -65,9 +53,9 @@ describe('jobs API', function () {
     }
   }
 
-  function expectError (answer: { status: number, json: any, text: string }, status: number, code: string): void {
-    expect(answer.status, answer.text).to.equal(status)
-    expect(answer.json.error.code).to.equal(code)
+  /** The shared check, plus: every error here also carries a message. */
+  function expectError (answer: HttpAnswer, status: number, code: string): void {
+    expectSharedError(answer, status, code)
     expect(answer.json.error.message).to.be.a('string')
   }
 

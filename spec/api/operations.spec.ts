@@ -13,24 +13,13 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { expect } from 'chai'
-import { startChronos, type Chronos, type HttpAnswer } from '../helpers/chronos.js'
+import { expectError, expectNothingLeft, startChronos, type Chronos, type HttpAnswer } from '../helpers/chronos.js'
 import { startTarget, type Target } from '../helpers/target.js'
 import { buildUpload, makeRecords, specLine } from '../helpers/ndjson.js'
 
 type LogLine = Record<string, unknown>
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-
-function expectError (answer: HttpAnswer, status: number, code: string): void {
-  expect(answer.status, answer.text).to.equal(status)
-  expect(answer.json?.error?.code, answer.text).to.equal(code)
-}
-
-async function expectNothingLeft (chronos: Chronos, target?: Target): Promise<void> {
-  expect(await chronos.redis.keys(`${chronos.prefix}:*`)).to.deep.equal([])
-  expect(await chronos.spoolFiles()).to.deep.equal([])
-  if (target !== undefined) expect(target.requests).to.have.length(0)
-}
 
 /** Polls `check` until it returns true or `timeoutMs` passes; returns its last answer. */
 async function eventually (check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<boolean> {

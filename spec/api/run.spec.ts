@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { gzipSync } from 'node:zlib'
 import { expect } from 'chai'
-import { startChronos, type Chronos } from '../helpers/chronos.js'
+import { expectNothingLeft, startChronos, type Chronos } from '../helpers/chronos.js'
 import { startTarget, type Target } from '../helpers/target.js'
 import { buildUpload, makeRecords, specLine, uniquePrimaryKey } from '../helpers/ndjson.js'
 import { splitEvery } from '../helpers/streams.js'
@@ -29,13 +29,6 @@ describe('POST /run', function () {
     await chronos.cleanup()
     await target.close()
   })
-
-  /** Nothing of a rejected upload is left: no job keys, no spool file, no request sent. */
-  async function expectNothingLeft (): Promise<void> {
-    expect(await chronos.redis.keys(`${chronos.prefix}:*`)).to.deep.equal([])
-    expect(await chronos.spoolFiles()).to.deep.equal([])
-    expect(target.requests).to.have.length(0)
-  }
 
   describe('with the seed example', function () {
     it('answers 202 and delivers exactly its 4 payloads with their headers', async function () {
@@ -136,28 +129,28 @@ describe('POST /run', function () {
       const answer = await chronos.upload(buildUpload(target.port, makeRecords(1)), { 'content-type': 'application/json' })
       expect(answer.status).to.equal(415)
       expect(answer.json.error.code).to.equal('unsupported_media_type')
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 415 unsupported_media_type for an unknown content encoding', async function () {
       const answer = await chronos.upload(buildUpload(target.port, makeRecords(1)), { 'content-encoding': 'br' })
       expect(answer.status).to.equal(415)
       expect(answer.json.error.code).to.equal('unsupported_media_type')
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 400 empty_job for an empty body', async function () {
       const answer = await chronos.upload('')
       expect(answer.status).to.equal(400)
       expect(answer.json.error.code).to.equal('empty_job')
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 400 empty_job for a config line and no records', async function () {
       const answer = await chronos.upload(specLine(target.port) + '\n\n  \n')
       expect(answer.status).to.equal(400)
       expect(answer.json.error.code).to.equal('empty_job')
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 400 invalid_config naming an unknown field', async function () {
@@ -166,7 +159,7 @@ describe('POST /run', function () {
       expect(answer.json.error.code).to.equal('invalid_config')
       expect(answer.json.error.message).to.contain('concurency')
       expect(answer.json.error.details[0].line).to.equal(1)
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 400 invalid_record with 1-based physical line numbers', async function () {
@@ -175,7 +168,7 @@ describe('POST /run', function () {
       expect(answer.status).to.equal(400)
       expect(answer.json.error.code).to.equal('invalid_record')
       expect(answer.json.error.details.map((d: { line: number }) => d.line)).to.deep.equal([5, 6, 7])
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('lists at most 20 invalid lines', async function () {
@@ -184,7 +177,7 @@ describe('POST /run', function () {
       const answer = await chronos.upload(lines.join('\n'))
       expect(answer.status).to.equal(400)
       expect(answer.json.error.details).to.have.length(20)
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 400 invalid_record for a line that is not UTF-8', async function () {
@@ -193,7 +186,7 @@ describe('POST /run', function () {
       expect(answer.status).to.equal(400)
       expect(answer.json.error.code).to.equal('invalid_record')
       expect(answer.json.error.details).to.deep.equal([{ line: 2, reason: 'not valid UTF-8' }])
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 413 payload_too_large for a body over the limit', async function () {
@@ -202,7 +195,7 @@ describe('POST /run', function () {
       const answer = await chronos.upload(buildUpload(target.port, makeRecords(100)))
       expect(answer.status).to.equal(413)
       expect(answer.json.error.code).to.equal('payload_too_large')
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 413 payload_too_large for a gzip body that inflates over the limit', async function () {
@@ -213,7 +206,7 @@ describe('POST /run', function () {
       const answer = await chronos.upload(bomb, { 'content-encoding': 'gzip' })
       expect(answer.status).to.equal(413)
       expect(answer.json.error.code).to.equal('payload_too_large')
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 413 line_too_large naming the line', async function () {
@@ -224,14 +217,14 @@ describe('POST /run', function () {
       expect(answer.status).to.equal(413)
       expect(answer.json.error.code).to.equal('line_too_large')
       expect(answer.json.error.details[0].line).to.equal(3)
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 400 invalid_request for a body that is not gzip', async function () {
       const answer = await chronos.upload('definitely not gzip', { 'content-encoding': 'gzip' })
       expect(answer.status).to.equal(400)
       expect(answer.json.error.code).to.equal('invalid_request')
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
 
     it('answers 409 job_conflict with the live job id for a primarykey in use', async function () {
@@ -259,7 +252,7 @@ describe('POST /run', function () {
       const answer = await chronos.upload(buildUpload(80, makeRecords(1), { host: '169.254.169.254' }))
       expect(answer.status).to.equal(403)
       expect(answer.json.error.code).to.equal('target_forbidden')
-      await expectNothingLeft()
+      await expectNothingLeft(chronos, target)
     })
   })
 

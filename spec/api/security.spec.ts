@@ -6,19 +6,10 @@
 import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { expect } from 'chai'
-import { startChronos, type Chronos, type HttpAnswer } from '../helpers/chronos.js'
+import { expectError, expectNothingAdded, expectNothingLeft, results, startChronos, type Chronos, type HttpAnswer } from '../helpers/chronos.js'
 import { startTarget, type Target } from '../helpers/target.js'
 import { buildUpload, makeRecords, specLine, uniquePrimaryKey, type SpecFields } from '../helpers/ndjson.js'
 import type { LookupFunction } from '../../lib/delivery/guarded-connector.js'
-
-interface ResultLine {
-  id: string | number
-  ok: boolean
-  status: number | null
-  attempts: number
-  time_ms: number
-  error: string | null
-}
 
 const KEY_ONE = 'key-one'
 const KEY_TWO = 'key-two'
@@ -26,40 +17,6 @@ const WRONG_KEY = 'key-three-not-configured'
 
 function bearer (key: string): Record<string, string> {
   return { authorization: `Bearer ${key}` }
-}
-
-function expectError (answer: HttpAnswer, status: number, code: string): void {
-  expect(answer.status, answer.text).to.equal(status)
-  expect(answer.json?.error?.code, answer.text).to.equal(code)
-}
-
-interface Leftovers { keys: string[], spool: string[], requests: number[] }
-
-/** What a rejected upload must not add to: Redis keys under the prefix, spool files, target requests. */
-async function snapshot (chronos: Chronos, ...targets: Target[]): Promise<Leftovers> {
-  return {
-    keys: (await chronos.redis.keys(`${chronos.prefix}:*`)).sort(),
-    spool: (await chronos.spoolFiles()).sort(),
-    requests: targets.map((target) => target.requests.length)
-  }
-}
-
-/** Nothing at all under the test's prefix, no spool file, no request at the targets. */
-async function expectNothingLeft (chronos: Chronos, ...targets: Target[]): Promise<void> {
-  expect(await snapshot(chronos, ...targets)).to.deep.equal({ keys: [], spool: [], requests: targets.map(() => 0) })
-}
-
-/** Runs `reject` (a rejected upload) and checks it added no key, spool file or request. */
-async function expectNothingAdded (chronos: Chronos, targets: Target[], reject: () => Promise<void>): Promise<void> {
-  const before = await snapshot(chronos, ...targets)
-  await reject()
-  expect(await snapshot(chronos, ...targets)).to.deep.equal(before)
-}
-
-async function results (chronos: Chronos, jobId: string, headers: Record<string, string> = {}): Promise<ResultLine[]> {
-  const answer = await chronos.get(`/jobs/${jobId}/results`, headers)
-  expect(answer.status, answer.text).to.equal(200)
-  return answer.text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ResultLine)
 }
 
 /** A resolver answering from a fixed table, counting its calls; unknown names are ENOTFOUND. */

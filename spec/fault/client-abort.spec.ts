@@ -6,11 +6,10 @@
 //     the aborted request; spool.discard() before anything is registered in Redis;
 //   - lib/upload/spool-writer.ts _destroy(): the `.ndjson.partial` file is unlinked.
 import { request as httpRequest, type ClientRequest } from 'node:http'
-import { rm } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createGzip } from 'node:zlib'
 import { expect } from 'chai'
-import { startChronosProcess, stopAllChronosProcesses, type ChronosProcess } from '../helpers/chronos-process.js'
+import { startChronosProcess, cleanUpChronosProcesses, type ChronosProcess } from '../helpers/chronos-process.js'
 import { eventually, keysWithTtl } from '../helpers/ledger.js'
 import { buildUpload, makeRecords, uniquePrimaryKey } from '../helpers/ndjson.js'
 import { sharedRedis } from '../helpers/redis.js'
@@ -27,9 +26,8 @@ describe('client gone mid-upload', function () {
   })
 
   afterEach(async function () {
-    await stopAllChronosProcesses()
+    await cleanUpChronosProcesses()
     await target.close()
-    await rm(chronos.spoolDir, { recursive: true, force: true })
   })
 
   function openUpload (headers: Record<string, string> = {}): ClientRequest {

@@ -15,16 +15,14 @@
 //   - lib/job/job-runner.ts #finish(): the spool file is unlinked when the job ends.
 import { randomUUID } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
-import { rm, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { expect } from 'chai'
-import { Redis } from 'ioredis'
-import { startChronosProcess, stopAllChronosProcesses, type ChronosProcess } from '../helpers/chronos-process.js'
+import { startChronosProcess, type ChronosProcess } from '../helpers/chronos-process.js'
+import { useFaultRig } from '../helpers/fault-rig.js'
 import { eventually, expectEndedJobKeys, expectEveryIdDelivered, keysWithTtl } from '../helpers/ledger.js'
 import { buildUpload, makeRecords, specLine, uniquePrimaryKey } from '../helpers/ndjson.js'
-import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { startTarget, type Target } from '../helpers/target.js'
 
 const TOTAL = 2000
 const CONCURRENCY = 16
@@ -44,39 +42,14 @@ const MAX_RESENDS = CONCURRENCY + OUTCOME_BATCH_SIZE
 
 describe('crash (SIGKILL) and resume', function () {
   this.timeout(60_000)
-  let redis: RedisHandle
-  let admin: Redis
-  let target: Target
-  const spoolDirs: string[] = []
-
-  before(async function () {
-    redis = await startRedis({ appendOnly: true })
-    admin = new Redis(redis.url, { maxRetriesPerRequest: 3 })
-  })
-
-  after(async function () {
-    admin.disconnect()
-    await redis.stop()
-  })
-
-  beforeEach(async function () {
-    target = await startTarget(() => ({ delayMs: TARGET_DELAY_MS }))
-  })
-
-  afterEach(async function () {
-    await stopAllChronosProcesses()
-    await target.close()
-    for (const dir of spoolDirs.splice(0)) await rm(dir, { recursive: true, force: true })
-  })
+  const rig = useFaultRig({ targetDelayMs: TARGET_DELAY_MS, redis: { appendOnly: true } })
 
   async function start (options: Partial<ChronosProcess['options']> = {}): Promise<ChronosProcess> {
-    const chronos = await startChronosProcess({
-      redisUrl: redis.url,
+    return await startChronosProcess({
+      redisUrl: rig.redis.url,
       ...options,
       env: { CHRONOS_OUTCOME_BATCH_SIZE: String(OUTCOME_BATCH_SIZE), ...options.env }
     })
-    spoolDirs.push(chronos.spoolDir)
-    return chronos
   }
 
   async function crash (chronos: ChronosProcess): Promise<void> {
@@ -86,41 +59,41 @@ describe('crash (SIGKILL) and resume', function () {
   }
 
   async function storedCount (prefix: string, jobId: string): Promise<number> {
-    return Number(await admin.hget(`${prefix}:job:{${jobId}}:counts`, 'count'))
+    return Number(await rig.admin.hget(`${prefix}:job:{${jobId}}:counts`, 'count'))
   }
 
   it('resumes the job from its spool file: every id delivered, re-sends bounded, counts exact', async function () {
     const first = await start()
     const primarykey = uniquePrimaryKey()
-    const answer = await first.upload(buildUpload(target.port, makeRecords(TOTAL), { primarykey, concurrency: CONCURRENCY }))
+    const answer = await first.upload(buildUpload(rig.target.port, makeRecords(TOTAL), { primarykey, concurrency: CONCURRENCY }))
     expect(answer.status, answer.text).to.equal(202)
     const jobId: string = answer.json.job_id
 
-    await target.waitForRequests(500, 30_000)
+    await rig.target.waitForRequests(500, 30_000)
     await crash(first)
-    const sentBeforeCrash = target.requests.length
+    const sentBeforeCrash = rig.target.requests.length
     // The crash really hit mid-job: progress is partial and the spool file is still there.
     const countAtCrash = await storedCount(first.prefix, jobId)
     expect(countAtCrash).to.be.below(TOTAL)
     expect(await first.spoolFiles()).to.deep.equal([`${jobId}.ndjson`])
-    expect(await admin.hget(`${first.prefix}:job:{${jobId}}:meta`, 'state')).to.equal('running')
+    expect(await rig.admin.hget(`${first.prefix}:job:{${jobId}}:meta`, 'state')).to.equal('running')
 
     const second = await start(first.options)
     const status = await second.waitForState(jobId, undefined, 60_000)
     expect(status).to.include({ state: 'completed', total: TOTAL, count: TOTAL, succeeded: TOTAL, failed: 0, pending: 0 })
 
-    const ledger = expectEveryIdDelivered(target.requests, jobId, TOTAL)
+    const ledger = expectEveryIdDelivered(rig.target.requests, jobId, TOTAL)
     expect(ledger.duplicates, `re-sends (counted at crash: ${countAtCrash}, sent before crash: ${sentBeforeCrash})`)
       .to.be.at.most(MAX_RESENDS)
     for (const id of ledger.duplicatedIds) {
       const sends = ledger.byId.get(id) ?? []
       // A re-send is the resume repeating a record the crashed process had sent: once more, no more.
       expect(sends, `sends of record ${id}`).to.have.length(2)
-      expect(target.requests.indexOf(sends[0] as never), `first send of record ${id}`).to.be.below(sentBeforeCrash)
-      expect(target.requests.indexOf(sends[1] as never), `re-send of record ${id}`).to.be.at.least(sentBeforeCrash)
+      expect(rig.target.requests.indexOf(sends[0] as never), `first send of record ${id}`).to.be.below(sentBeforeCrash)
+      expect(rig.target.requests.indexOf(sends[1] as never), `re-send of record ${id}`).to.be.at.least(sentBeforeCrash)
     }
     await eventually(async () => expect(await second.spoolFiles()).to.deep.equal([]))
-    await expectEndedJobKeys(redis.url, first.prefix, jobId, primarykey)
+    await expectEndedJobKeys(rig.redis.url, first.prefix, jobId, primarykey)
   })
 
   it('sweeps the partial file of an upload cut by a crash, and no job appears', async function () {
@@ -129,13 +102,13 @@ describe('crash (SIGKILL) and resume', function () {
     // An upload in progress: the config line and some records sent, the body not ended.
     const upload = httpRequest(`${first.url}/run`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } })
     upload.on('error', () => {})
-    upload.write(buildUpload(target.port, makeRecords(200), { primarykey }) + '{"id":201,"payl')
+    upload.write(buildUpload(rig.target.port, makeRecords(200), { primarykey }) + '{"id":201,"payl')
     await eventually(async () => expect((await first.spoolFiles()).filter((name) => name.endsWith('.ndjson.partial'))).to.have.length(1))
     await crash(first)
     upload.destroy()
     // Also one left by some earlier crash, dropped in by hand.
     const stale = `job-${randomUUID()}.ndjson.partial`
-    await writeFile(join(first.spoolDir, stale), specLine(target.port) + '\n{"id":1,"payload":"x"}\n')
+    await writeFile(join(first.spoolDir, stale), specLine(rig.target.port) + '\n{"id":1,"payload":"x"}\n')
     expect(await first.spoolFiles()).to.have.length(2)
 
     const second = await start(first.options)
@@ -144,26 +117,26 @@ describe('crash (SIGKILL) and resume', function () {
     expect((await second.get(`/status?key=${primarykey}`)).status).to.equal(404)
     expect((await second.get('/jobs')).json.jobs).to.deep.equal([])
     await sleep(300)
-    expect([...(await keysWithTtl(redis.url, first.prefix)).keys()]).to.deep.equal([])
-    expect(target.requests).to.have.length(0)
+    expect([...(await keysWithTtl(rig.redis.url, first.prefix)).keys()]).to.deep.equal([])
+    expect(rig.target.requests).to.have.length(0)
   })
 
   it('leaves an unfinished job to its own instance: another instance sharing the Redis does not run it', async function () {
     const total = 1000
     const first = await start()
     const primarykey = uniquePrimaryKey()
-    const answer = await first.upload(buildUpload(target.port, makeRecords(total), { primarykey, concurrency: CONCURRENCY }))
+    const answer = await first.upload(buildUpload(rig.target.port, makeRecords(total), { primarykey, concurrency: CONCURRENCY }))
     expect(answer.status, answer.text).to.equal(202)
     const jobId: string = answer.json.job_id
-    await target.waitForRequests(200, 30_000)
+    await rig.target.waitForRequests(200, 30_000)
     await crash(first)
-    const sentBeforeCrash = target.requests.length
+    const sentBeforeCrash = rig.target.requests.length
     const countAtCrash = await storedCount(first.prefix, jobId)
 
     // Same Redis and key prefix, another identity (and, as on another host, its own spool dir).
     const other = await start({ prefix: first.prefix, instanceId: `other-${randomUUID()}` })
     await sleep(1500)
-    expect(target.requests.length, 'requests sent by the other instance').to.equal(sentBeforeCrash)
+    expect(rig.target.requests.length, 'requests sent by the other instance').to.equal(sentBeforeCrash)
     const seenByOther = await other.get(`/status?key=${jobId}`)
     expect(seenByOther.status).to.equal(200)
     expect(seenByOther.json).to.include({ state: 'running', count: countAtCrash })
@@ -175,9 +148,9 @@ describe('crash (SIGKILL) and resume', function () {
     const owner = await start(first.options)
     const status = await owner.waitForState(jobId, undefined, 60_000)
     expect(status).to.include({ state: 'completed', total, count: total, succeeded: total, failed: 0 })
-    const ledger = expectEveryIdDelivered(target.requests, jobId, total)
+    const ledger = expectEveryIdDelivered(rig.target.requests, jobId, total)
     expect(ledger.duplicates).to.be.at.most(MAX_RESENDS)
     await eventually(async () => expect(await owner.spoolFiles()).to.deep.equal([]))
-    await expectEndedJobKeys(redis.url, first.prefix, jobId, primarykey)
+    await expectEndedJobKeys(rig.redis.url, first.prefix, jobId, primarykey)
   })
 })

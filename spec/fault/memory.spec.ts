@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { expect } from 'chai'
-import { startChronosProcess, stopAllChronosProcesses, type ChronosProcess } from '../helpers/chronos-process.js'
+import { startChronosProcess, cleanUpChronosProcesses, type ChronosProcess } from '../helpers/chronos-process.js'
 import { sharedRedis } from '../helpers/redis.js'
 import { startTarget, type Target } from '../helpers/target.js'
 import { specLine } from '../helpers/ndjson.js'
@@ -32,7 +32,7 @@ describe('memory under a large job', function () {
   })
 
   after(async function () {
-    await stopAllChronosProcesses()
+    await cleanUpChronosProcesses()
     await target?.close()
     await rm(dir, { recursive: true, force: true })
   })

@@ -16,17 +16,16 @@
 //   - lib/store/redis-checks.ts warnAboutRedisPolicy().
 // The CLIENT KILL loop rarely cuts a connection between a script's execution and its reply;
 // spec/helpers/redis-proxy.ts does that on purpose, so idempotency is proven every run.
-import { rm } from 'node:fs/promises'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { expect } from 'chai'
 import { Redis } from 'ioredis'
-import { startChronosProcess, stopAllChronosProcesses, type ChronosProcess } from '../helpers/chronos-process.js'
+import { startChronosProcess, type ChronosProcess } from '../helpers/chronos-process.js'
+import { useFaultRig } from '../helpers/fault-rig.js'
 import { eventually, expectEndedJobKeys, expectEveryIdDelivered, keysWithTtl } from '../helpers/ledger.js'
 import { buildUpload, makeRecords, uniquePrimaryKey } from '../helpers/ndjson.js'
 import { startRedis, type RedisHandle } from '../helpers/redis.js'
 import { startRedisProxy } from '../helpers/redis-proxy.js'
-import { startTarget, type Target } from '../helpers/target.js'
 
 const TOTAL = 3000
 const CONCURRENCY = 16
@@ -47,28 +46,15 @@ const POLICY_WARNING = /maxmemory-policy/
 
 describe('Redis outage', function () {
   this.timeout(60_000)
-  let target: Target
-  const spoolDirs: string[] = []
-
-  beforeEach(async function () {
-    target = await startTarget(() => ({ delayMs: TARGET_DELAY_MS }))
-  })
-
-  afterEach(async function () {
-    await stopAllChronosProcesses()
-    await target.close()
-    for (const dir of spoolDirs.splice(0)) await rm(dir, { recursive: true, force: true })
-  })
+  const rig = useFaultRig({ targetDelayMs: TARGET_DELAY_MS })
 
   async function start (redisUrl: string): Promise<ChronosProcess> {
-    const chronos = await startChronosProcess({ redisUrl, env: { CHRONOS_OUTCOME_BATCH_SIZE: String(OUTCOME_BATCH_SIZE) } })
-    spoolDirs.push(chronos.spoolDir)
-    return chronos
+    return await startChronosProcess({ redisUrl, env: { CHRONOS_OUTCOME_BATCH_SIZE: String(OUTCOME_BATCH_SIZE) } })
   }
 
   async function submit (chronos: ChronosProcess, total = TOTAL): Promise<{ jobId: string, primarykey: string }> {
     const primarykey = uniquePrimaryKey()
-    const answer = await chronos.upload(buildUpload(target.port, makeRecords(total), { primarykey, concurrency: CONCURRENCY }))
+    const answer = await chronos.upload(buildUpload(rig.target.port, makeRecords(total), { primarykey, concurrency: CONCURRENCY }))
     expect(answer.status, answer.text).to.equal(202)
     return { jobId: answer.json.job_id, primarykey }
   }
@@ -110,13 +96,13 @@ describe('Redis outage', function () {
       const chronos = await start(redis.url)
       const { jobId, primarykey } = await submit(chronos)
       const watcher = watchCount(chronos, jobId)
-      await target.waitForRequests(500, 30_000)
+      await rig.target.waitForRequests(500, 30_000)
 
       await redis.stop()
       const outageStartedAt = performance.now()
       const lateKey = uniquePrimaryKey()
       const askedAt = performance.now()
-      const late = await chronos.upload(buildUpload(target.port, makeRecords(5), { primarykey: lateKey }))
+      const late = await chronos.upload(buildUpload(rig.target.port, makeRecords(5), { primarykey: lateKey }))
       const answeredInMs = performance.now() - askedAt
       expect(late.status, late.text).to.equal(503)
       expect(late.json.error.code).to.equal('store_unavailable')
@@ -131,7 +117,7 @@ describe('Redis outage', function () {
       expect(status).to.include({ state: 'completed', total: TOTAL, count: TOTAL, succeeded: TOTAL, failed: 0, pending: 0 })
       expect(maxCountSeen, 'highest count ever reported').to.be.at.most(TOTAL)
       expect(chronos.isRunning).to.equal(true)
-      expectEveryIdDelivered(target.requests, jobId, TOTAL)
+      expectEveryIdDelivered(rig.target.requests, jobId, TOTAL)
       await eventually(async () => expect(await chronos.spoolFiles()).to.deep.equal([]))
       // The refused upload left nothing either: only the job's own keys are there.
       await expectEndedJobKeys(redis.url, chronos.prefix, jobId, primarykey)
@@ -142,14 +128,14 @@ describe('Redis outage', function () {
     it('stopped mid-job: dispatch pauses while Redis is away instead of queueing outcomes in memory', async function () {
       const chronos = await start(redis.url)
       const { jobId } = await submit(chronos)
-      await target.waitForRequests(500, 30_000)
+      await rig.target.waitForRequests(500, 30_000)
 
       await redis.stop()
       // Let what was already under way settle, then count what starts while Redis stays away.
       await sleep(300)
-      const sentAtOutage = target.requests.length
+      const sentAtOutage = rig.target.requests.length
       await sleep(OUTAGE_MS)
-      const sentWhileAway = target.requests.length - sentAtOutage
+      const sentWhileAway = rig.target.requests.length - sentAtOutage
       await redis.start()
 
       const status = await chronos.waitForState(jobId, undefined, 60_000)
@@ -183,7 +169,7 @@ describe('Redis outage', function () {
         expect(status).to.include({ state: 'completed', total: TOTAL, count: TOTAL, succeeded: TOTAL, failed: 0, pending: 0 })
         expect(maxCountSeen).to.be.at.most(TOTAL)
         expect(chronos.isRunning).to.equal(true)
-        expectEveryIdDelivered(target.requests, jobId, TOTAL)
+        expectEveryIdDelivered(rig.target.requests, jobId, TOTAL)
         await eventually(async () => expect(await chronos.spoolFiles()).to.deep.equal([]))
         await expectEndedJobKeys(redis.url, chronos.prefix, jobId, primarykey)
       } finally {
@@ -209,7 +195,7 @@ describe('Redis outage', function () {
         expect(status).to.include({ state: 'completed', total: TOTAL, count: TOTAL, succeeded: TOTAL, failed: 0, pending: 0 })
         expect(maxCountSeen).to.be.at.most(TOTAL)
         expect(chronos.isRunning).to.equal(true)
-        expectEveryIdDelivered(target.requests, jobId, TOTAL)
+        expectEveryIdDelivered(rig.target.requests, jobId, TOTAL)
         await eventually(async () => expect(await chronos.spoolFiles()).to.deep.equal([]))
         await expectEndedJobKeys(redis.url, chronos.prefix, jobId, primarykey)
       } finally {
@@ -232,7 +218,7 @@ describe('Redis outage', function () {
     it('restarted mid-job (its data gone): the job ends `failed` with error.code state_lost', async function () {
       const chronos = await start(redis.url)
       const { jobId, primarykey } = await submit(chronos)
-      await target.waitForRequests(500, 30_000)
+      await rig.target.waitForRequests(500, 30_000)
       await redis.restart()
 
       const status = await chronos.waitForState(jobId, ['completed', 'failed', 'cancelled'], 60_000)

@@ -11,14 +11,12 @@
 //     the status sink (lib/pipeline/status-sink.ts) flushes them in _final; the job is left
 //     `running` in Redis, its spool file kept;
 //   - on restart, resume from the done bitmap (lib/pipeline/record-parser.ts).
-import { rm } from 'node:fs/promises'
 import { expect } from 'chai'
-import { Redis } from 'ioredis'
-import { startChronosProcess, stopAllChronosProcesses } from '../helpers/chronos-process.js'
+import { startChronosProcess } from '../helpers/chronos-process.js'
+import { useFaultRig } from '../helpers/fault-rig.js'
 import { eventually, expectEndedJobKeys, expectEveryIdDelivered, summarize } from '../helpers/ledger.js'
 import { buildUpload, makeRecords, uniquePrimaryKey } from '../helpers/ndjson.js'
-import { startRedis, type RedisHandle } from '../helpers/redis.js'
-import { startTarget, type Target } from '../helpers/target.js'
+import { startTarget } from '../helpers/target.js'
 
 const TOTAL = 400
 const CONCURRENCY = 16
@@ -27,39 +25,15 @@ const TARGET_DELAY_MS = 150
 
 describe('SIGTERM mid-job', function () {
   this.timeout(60_000)
-  let redis: RedisHandle
-  let admin: Redis
-  let target: Target
-  const spoolDirs: string[] = []
-
-  before(async function () {
-    redis = await startRedis({ appendOnly: true })
-    admin = new Redis(redis.url, { maxRetriesPerRequest: 3 })
-  })
-
-  after(async function () {
-    admin.disconnect()
-    await redis.stop()
-  })
-
-  beforeEach(async function () {
-    target = await startTarget(() => ({ delayMs: TARGET_DELAY_MS }))
-  })
-
-  afterEach(async function () {
-    await stopAllChronosProcesses()
-    await target.close()
-    for (const dir of spoolDirs.splice(0)) await rm(dir, { recursive: true, force: true })
-  })
+  const rig = useFaultRig({ targetDelayMs: TARGET_DELAY_MS, redis: { appendOnly: true } })
 
   it('refuses new uploads, finishes in-flight requests, flushes, exits 0; a restart completes the job with exact counts', async function () {
-    const first = await startChronosProcess({ redisUrl: redis.url, env: { CHRONOS_SHUTDOWN_GRACE_MS: '10000' } })
-    spoolDirs.push(first.spoolDir)
+    const first = await startChronosProcess({ redisUrl: rig.redis.url, env: { CHRONOS_SHUTDOWN_GRACE_MS: '10000' } })
     const primarykey = uniquePrimaryKey()
-    const answer = await first.upload(buildUpload(target.port, makeRecords(TOTAL), { primarykey, concurrency: CONCURRENCY }))
+    const answer = await first.upload(buildUpload(rig.target.port, makeRecords(TOTAL), { primarykey, concurrency: CONCURRENCY }))
     expect(answer.status, answer.text).to.equal(202)
     const jobId: string = answer.json.job_id
-    await target.waitForRequests(100, 30_000)
+    await rig.target.waitForRequests(100, 30_000)
 
     first.kill('SIGTERM')
     // A signal is handled on the child's event loop: an upload sent before that is still
@@ -70,7 +44,7 @@ describe('SIGTERM mid-job', function () {
     const latePrimaryKey = uniquePrimaryKey()
     let lateAnswer: string
     try {
-      const late = await first.upload(buildUpload(target.port, makeRecords(5), { primarykey: latePrimaryKey }))
+      const late = await first.upload(buildUpload(rig.target.port, makeRecords(5), { primarykey: latePrimaryKey }))
       lateAnswer = `${late.status} ${late.json?.error?.code as string}`
       expect(late.status, late.text).to.equal(503)
     } catch (err) {
@@ -84,25 +58,25 @@ describe('SIGTERM mid-job', function () {
 
     // Every request the target saw was answered and its outcome stored before exit: an
     // aborted request would have no outcome (or a `cancelled` one) and be sent again below.
-    const seenAtExit = summarize(target.requests)
+    const seenAtExit = summarize(rig.target.requests)
     expect(seenAtExit.duplicates).to.equal(0)
-    const counts = await admin.hgetall(`${first.prefix}:job:{${jobId}}:counts`)
+    const counts = await rig.admin.hgetall(`${first.prefix}:job:{${jobId}}:counts`)
     expect(Number(counts.count), 'outcomes stored at exit vs requests the target saw').to.equal(seenAtExit.byId.size)
     expect(Number(counts.failed)).to.equal(0)
     expect(Object.keys(counts).filter((field) => field.startsWith('e:'))).to.deep.equal([])
     expect(Number(counts.count)).to.be.below(TOTAL)
-    expect(await admin.hget(`${first.prefix}:job:{${jobId}}:meta`, 'state')).to.equal('running')
+    expect(await rig.admin.hget(`${first.prefix}:job:{${jobId}}:meta`, 'state')).to.equal('running')
     expect(await first.spoolFiles()).to.deep.equal([`${jobId}.ndjson`])
 
     const second = await startChronosProcess(first.options)
     const status = await second.waitForState(jobId, undefined, 60_000)
     expect(status).to.include({ state: 'completed', total: TOTAL, count: TOTAL, succeeded: TOTAL, failed: 0, pending: 0 })
-    const ledger = expectEveryIdDelivered(target.requests, jobId, TOTAL)
+    const ledger = expectEveryIdDelivered(rig.target.requests, jobId, TOTAL)
     // A drained job has nothing in flight and nothing unflushed: the resume sends no record twice.
     expect(ledger.duplicates, 're-sends after a drain').to.equal(0)
     expect((await second.get(`/status?key=${latePrimaryKey}`)).status, `the late upload (${lateAnswer}) left a job`).to.equal(404)
     await eventually(async () => expect(await second.spoolFiles()).to.deep.equal([]))
-    await expectEndedJobKeys(redis.url, first.prefix, jobId, primarykey)
+    await expectEndedJobKeys(rig.redis.url, first.prefix, jobId, primarykey)
   })
 
   describe('when in-flight requests outlast CHRONOS_SHUTDOWN_GRACE_MS', function () {
@@ -112,21 +86,20 @@ describe('SIGTERM mid-job', function () {
       it(`exits 0 and a restart re-sends the aborted records, counts exact (grace ${graceMs} ms)`, async function () {
         const total = 100
         let isSlow = true
-        await target.close()
+        await rig.target.close()
         // Slow while the first process runs; fast once it is gone.
-        target = await startTarget(() => ({ delayMs: isSlow ? 20_000 : 5 }))
-        const first = await startChronosProcess({ redisUrl: redis.url, env: { CHRONOS_SHUTDOWN_GRACE_MS: String(graceMs) } })
-        spoolDirs.push(first.spoolDir)
+        rig.target = await startTarget(() => ({ delayMs: isSlow ? 20_000 : 5 }))
+        const first = await startChronosProcess({ redisUrl: rig.redis.url, env: { CHRONOS_SHUTDOWN_GRACE_MS: String(graceMs) } })
         const primarykey = uniquePrimaryKey()
-        const answer = await first.upload(buildUpload(target.port, makeRecords(total), { primarykey, concurrency: 8 }))
+        const answer = await first.upload(buildUpload(rig.target.port, makeRecords(total), { primarykey, concurrency: 8 }))
         expect(answer.status, answer.text).to.equal(202)
         const jobId: string = answer.json.job_id
-        await target.waitForRequests(8, 30_000)
+        await rig.target.waitForRequests(8, 30_000)
 
         first.kill('SIGTERM')
         expect(await first.waitForExit(30_000), `exit code${first.tail()}`).to.equal(0)
         isSlow = false
-        const counts = await admin.hgetall(`${first.prefix}:job:{${jobId}}:counts`)
+        const counts = await rig.admin.hgetall(`${first.prefix}:job:{${jobId}}:counts`)
         // The 8 requests were in flight at exit: none may have an outcome (not even `cancelled`),
         // or the resume would skip them and they would never be delivered.
         const stored = { count: counts.count, failed: counts.failed, cancelled: counts['e:cancelled'] ?? '0' }
@@ -136,10 +109,10 @@ describe('SIGTERM mid-job', function () {
         const status = await second.waitForState(jobId, undefined, 60_000)
         expect(status).to.include({ state: 'completed', total, count: total, succeeded: total, failed: 0 })
         expect(status.errors).to.deep.equal({})
-        const ledger = expectEveryIdDelivered(target.requests, jobId, total)
+        const ledger = expectEveryIdDelivered(rig.target.requests, jobId, total)
         expect(ledger.duplicates, 're-sends of the aborted in-flight records').to.equal(8)
         await eventually(async () => expect(await second.spoolFiles()).to.deep.equal([]))
-        await expectEndedJobKeys(redis.url, first.prefix, jobId, primarykey)
+        await expectEndedJobKeys(rig.redis.url, first.prefix, jobId, primarykey)
       })
     }
   })

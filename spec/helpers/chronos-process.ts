@@ -8,18 +8,21 @@
 //   - Starting again with the same `options` (same CHRONOS_INSTANCE_ID, key prefix and spool
 //     dir) is a restart of the same instance: `startChronosProcess(first.options)`.
 //   - Every child is SIGKILLed when this process exits, whichever way (a parent-death signal
-//     via setpriv where available, plus an 'exit' hook); specs call stopAllChronosProcesses()
-//     in their after hooks so nothing outlives a test file.
+//     via setpriv where available, plus an 'exit' hook); specs call cleanUpChronosProcesses()
+//     in their after hooks so nothing outlives a test file, spool dirs included.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, readdir } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
+import { httpRequest, type HttpAnswer } from './http.js'
 import { uniquePrefix } from './redis.js'
+
+export type { HttpAnswer }
 
 const execFileAsync = promisify(execFile)
 
@@ -48,13 +51,6 @@ export interface ResolvedChronosProcessOptions extends ChronosProcessOptions {
 }
 
 export type LogLine = Record<string, unknown> & { level?: number, msg?: string }
-
-export interface HttpAnswer {
-  status: number
-  headers: Headers
-  text: string
-  json: any
-}
 
 export interface ChronosProcess {
   readonly options: ResolvedChronosProcessOptions
@@ -95,6 +91,20 @@ function killAllSync (): void {
   live.clear()
 }
 
+/** Spool dirs startChronosProcess() made itself (a dir a spec passes in is the spec's to remove). */
+const createdSpoolDirs = new Set<string>()
+
+/**
+ * For after hooks: stopAllChronosProcesses(), then removes every spool dir made here. Restarts
+ * reuse a dir, so it can only go once every process that might use it is gone.
+ */
+export async function cleanUpChronosProcesses (): Promise<void> {
+  await stopAllChronosProcesses()
+  const dirs = [...createdSpoolDirs]
+  createdSpoolDirs.clear()
+  await Promise.all(dirs.map(async (dir) => await rm(dir, { recursive: true, force: true })))
+}
+
 /** SIGKILLs every Chronos child still running and waits until each is gone. */
 export async function stopAllChronosProcesses (): Promise<void> {
   const children = [...live]
@@ -116,10 +126,15 @@ function deathSignalPrefix (): Promise<string[]> {
 }
 
 export async function startChronosProcess (options: ChronosProcessOptions): Promise<ChronosProcess> {
+  let spoolDir = options.spoolDir
+  if (spoolDir === undefined) {
+    spoolDir = await mkdtemp(join(tmpdir(), 'chronos-spool-'))
+    createdSpoolDirs.add(spoolDir)
+  }
   const resolved: ResolvedChronosProcessOptions = {
     ...options,
     prefix: options.prefix ?? uniquePrefix(),
-    spoolDir: options.spoolDir ?? await mkdtemp(join(tmpdir(), 'chronos-spool-')),
+    spoolDir,
     instanceId: options.instanceId ?? `instance-${randomUUID()}`
   }
   // A free port can be taken between finding it and binding it: try a few.
@@ -201,17 +216,9 @@ async function launch (options: ResolvedChronosProcessOptions, port: number): Pr
     return `\n--- chronos ${child.pid} (port ${port}) last log lines ---\n${lines}${stderr === '' ? '' : `\n--- stderr ---\n${stderr.slice(-4000)}`}`
   }
 
-  const request = async (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> => {
-    const init: RequestInit = { method, headers, signal: AbortSignal.timeout(15_000) }
-    if (body !== undefined) init.body = body
-    const response = await fetch(`${url}${path}`, init)
-    const text = await response.text()
-    let json: unknown = null
-    try {
-      json = JSON.parse(text)
-    } catch {}
-    return { status: response.status, headers: response.headers, text, json }
-  }
+  // Bounded: a hung child fails the call instead of holding the test until mocha's timeout.
+  const request = async (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> =>
+    await httpRequest(`${url}${path}`, { method, body, headers, timeoutMs: 15_000 })
 
   const chronos: ChronosProcess = {
     options,

@@ -1,17 +1,22 @@
 // startChronos(): the real service (lib/service.ts) on 127.0.0.1 port 0 against the shared
 // Redis (or one given), with a unique key prefix, a temporary spool dir and logs captured
 // as parsed lines. stop() has SIGTERM semantics; cleanup() also deletes the test's keys and
-// spool dir. Helpers speak HTTP to it like any client would.
+// spool dir. Helpers speak HTTP to it like any client would, and check what a job left behind.
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { expect } from 'chai'
 import { Redis } from 'ioredis'
 import { loadConfig, type Config } from '../../lib/config.js'
 import { createLogger } from '../../lib/logger.js'
 import { startService, type Service } from '../../lib/service.js'
 import type { DepsOverrides } from '../../lib/deps.js'
+import { httpRequest, type HttpAnswer } from './http.js'
 import { deleteKeysWithPrefix, sharedRedis, uniquePrefix } from './redis.js'
+import type { Target } from './target.js'
+
+export type { HttpAnswer }
 
 export interface Chronos {
   readonly url: string
@@ -34,13 +39,6 @@ export interface Chronos {
   /** Polls /status until the job reaches one of `states`. */
   waitForState: (jobId: string, states?: string[], timeoutMs?: number, headers?: Record<string, string>) => Promise<Record<string, any>>
   spoolFiles: () => Promise<string[]>
-}
-
-export interface HttpAnswer {
-  status: number
-  headers: Headers
-  text: string
-  json: any
 }
 
 export async function startChronos (env: Record<string, string> = {}, redisUrl = sharedRedis().url, overrides: DepsOverrides = {}): Promise<Chronos> {
@@ -70,17 +68,8 @@ export async function startChronos (env: Record<string, string> = {}, redisUrl =
   redis.on('error', () => {})
   const url = service.url
 
-  const request = async (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> => {
-    const init: RequestInit = { method, headers }
-    if (body !== undefined) init.body = body
-    const response = await fetch(`${url}${path}`, init)
-    const text = await response.text()
-    let json: unknown = null
-    try {
-      json = JSON.parse(text)
-    } catch {}
-    return { status: response.status, headers: response.headers, text, json }
-  }
+  const request = async (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> =>
+    await httpRequest(`${url}${path}`, { method, body, headers })
 
   const chronos: Chronos = {
     url,
@@ -113,4 +102,57 @@ export async function startChronos (env: Record<string, string> = {}, redisUrl =
     spoolFiles: async () => await readdir(spoolDir)
   }
   return chronos
+}
+
+/** An error answer: this status and `error.code` (the body in the message when it is not). */
+export function expectError (answer: HttpAnswer, status: number, code: string): void {
+  expect(answer.status, answer.text).to.equal(status)
+  expect(answer.json?.error?.code, answer.text).to.equal(code)
+}
+
+/** One line of GET /jobs/:id/results. */
+export interface ResultLine {
+  id: string | number
+  ok: boolean
+  status: number | null
+  attempts: number
+  time_ms: number
+  error: string | null
+  response?: string
+}
+
+/** GET /jobs/:id/results (`query` appended as is): expects 200 and parses the NDJSON lines. */
+export async function resultsPage (chronos: Chronos, jobId: string, query = '', headers: Record<string, string> = {}): Promise<{ lines: ResultLine[], answer: HttpAnswer }> {
+  const answer = await chronos.get(`/jobs/${jobId}/results${query}`, headers)
+  expect(answer.status, answer.text).to.equal(200)
+  const lines = answer.text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ResultLine)
+  return { lines, answer }
+}
+
+/** The lines of resultsPage(), for specs that need nothing else from the answer. */
+export async function results (chronos: Chronos, jobId: string, query = '', headers: Record<string, string> = {}): Promise<ResultLine[]> {
+  return (await resultsPage(chronos, jobId, query, headers)).lines
+}
+
+/** What a rejected upload must not add to: Redis keys under the prefix, spool files, target requests. */
+export interface Leftovers { keys: string[], spool: string[], requests: number[] }
+
+export async function leftovers (chronos: Chronos, ...targets: Target[]): Promise<Leftovers> {
+  return {
+    keys: (await chronos.redis.keys(`${chronos.prefix}:*`)).sort(),
+    spool: (await chronos.spoolFiles()).sort(),
+    requests: targets.map((target) => target.requests.length)
+  }
+}
+
+/** Nothing at all under the test's prefix, no spool file, no request at the targets. */
+export async function expectNothingLeft (chronos: Chronos, ...targets: Target[]): Promise<void> {
+  expect(await leftovers(chronos, ...targets)).to.deep.equal({ keys: [], spool: [], requests: targets.map(() => 0) })
+}
+
+/** Runs `reject` (a rejected upload) and checks it added no key, spool file or request. */
+export async function expectNothingAdded (chronos: Chronos, targets: Target[], reject: () => Promise<void>): Promise<void> {
+  const before = await leftovers(chronos, ...targets)
+  await reject()
+  expect(await leftovers(chronos, ...targets)).to.deep.equal(before)
 }
