@@ -41,7 +41,7 @@ export interface JobsConfig {
   readonly instanceId: string
   /** Outcomes per Redis call from the status sink. @defaultValue 1000 */
   readonly outcomeBatchSize: number
-  /** A partial batch is flushed after this long. @defaultValue 200 */
+  /** A partial batch is flushed after this long. @defaultValue 300 */
   readonly flushIntervalMs: number
 }
 
@@ -149,7 +149,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     resultTtlSeconds: read.integer('CHRONOS_RESULT_TTL', 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
     instanceId: read.string('CHRONOS_INSTANCE_ID', hostname()),
     outcomeBatchSize: read.integer('CHRONOS_OUTCOME_BATCH_SIZE', 1000, 1, 100_000),
-    flushIntervalMs: read.integer('CHRONOS_FLUSH_INTERVAL_MS', 200, 1, 60_000)
+    flushIntervalMs: read.integer('CHRONOS_FLUSH_INTERVAL_MS', 300, 1, 60_000)
   }
   const delivery: DeliveryConfig = {
     concurrency: read.integer('CHRONOS_CONCURRENCY', 4, 1, 100_000),

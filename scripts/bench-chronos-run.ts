@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis'
 import { isRunning, logTail } from './bench-children.js'
 import { startChronos } from './bench-chronos.js'
 import { callJson, postFile } from './bench-http.js'
-import { diffCounters, readCounters } from './bench-redis.js'
+import { diffCounters, jobKeyBytes, readCounters } from './bench-redis.js'
 import type { Target } from './bench-targets.js'
 import type { Fixture } from './make-fixture.js'
 
@@ -41,6 +41,8 @@ export interface ChronosRunResult {
     roundTripsPerRecord: number
     commandsPerRecord: number
     bytesPerRecord: number
+    /** used_memory delta per record (also counts allocator and client buffers). */
+    usedMemoryPerRecord: number
     commandCalls: Record<string, number>
   } | null
   eventLoopP99Ms: number | null
@@ -144,7 +146,8 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
       pollCommands,
       roundTripsPerRecord: Math.max(0, spent.reads - pollRoundTrips) / fixture.records,
       commandsPerRecord: Math.max(0, spent.commands - pollCommands) / fixture.records,
-      bytesPerRecord: spent.usedMemory / fixture.records,
+      bytesPerRecord: await jobKeyBytes(redis, 'bench', jobId) / fixture.records,
+      usedMemoryPerRecord: spent.usedMemory / fixture.records,
       commandCalls: spent.commandCalls
     }
     const info = await callJson('GET', `${server.url}/info`, 5000).catch(() => undefined)

@@ -99,3 +99,19 @@ export function diffCounters (before: RedisCounters, after: RedisCounters): Redi
     commandCalls
   }
 }
+
+/**
+ * MEMORY USAGE summed over one job's keys (`<prefix>:job:{<jobId>}:*`): what the job itself
+ * holds in Redis, without the allocator's and clients' transient memory that a used_memory
+ * delta also catches.
+ */
+export async function jobKeyBytes (client: Redis, prefix: string, jobId: string): Promise<number> {
+  let total = 0
+  let cursor = '0'
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:job:{${jobId}}:*`, 'COUNT', 1000)
+    cursor = next
+    for (const key of keys) total += Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0') ?? 0)
+  } while (cursor !== '0')
+  return total
+}

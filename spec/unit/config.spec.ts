@@ -40,7 +40,7 @@ describe('loadConfig()', () => {
       ['jobs.resultTtlSeconds', 7 * 24 * 3600],
       ['jobs.instanceId', hostname()],
       ['jobs.outcomeBatchSize', 1000],
-      ['jobs.flushIntervalMs', 200],
+      ['jobs.flushIntervalMs', 300],
       ['delivery.concurrency', 4],
       ['delivery.maxConcurrency', 256],
       ['delivery.timeoutMs', 30_000],
