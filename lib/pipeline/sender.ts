@@ -69,7 +69,7 @@ export class Sender extends Transform {
     super({
       writableObjectMode: true,
       readableObjectMode: true,
-      writableHighWaterMark: 1,
+      writableHighWaterMark: Math.max(16, options.maxInFlight),
       readableHighWaterMark: Math.max(16, options.maxInFlight)
     })
     this.#options = options

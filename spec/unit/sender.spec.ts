@@ -268,11 +268,13 @@ describe('createSender()', () => {
       })
       const source = countingSource(records(500))
       const sink = collectingSink()
-      const done = run(source.stream, sender(attempts.attempt, { maxInFlight: 3 }), sink.stream)
+      const stage = sender(attempts.attempt, { maxInFlight: 3 })
+      const done = run(source.stream, stage, sink.stream)
       await until(() => attempts.started.length === 3, 'three attempts started')
       await sleep(50)
       expect(attempts.started).to.have.length(3)
-      expect(source.pulled()).to.be.at.most(3 + 3)
+      // In flight, plus the sender's writable buffer, plus what the source holds.
+      expect(source.pulled()).to.be.at.most(3 + stage.writableHighWaterMark + 3)
       busy.open()
       await done
       expect(sink.outcomes).to.have.length(500)
@@ -472,17 +474,17 @@ describe('createSender()', () => {
   describe('pauseSending() and resumeSending()', () => {
     it('starts nothing while paused and everything once resumed', async () => {
       const attempts = probe(async () => OK)
-      const source = countingSource(records(10))
+      const source = countingSource(records(100))
       const sink = collectingSink()
       const stage = sender(attempts.attempt, { maxInFlight: 2 })
       stage.pauseSending()
       const done = run(source.stream, stage, sink.stream)
       await sleep(50)
       expect(attempts.started).to.deep.equal([])
-      expect(source.pulled(), 'intake stays bounded while paused').to.be.at.most(2 + 3)
+      expect(source.pulled(), 'intake stays bounded while paused').to.be.at.most(2 + stage.writableHighWaterMark + 3)
       stage.resumeSending()
       await done
-      expect(sink.outcomes).to.have.length(10)
+      expect(sink.outcomes).to.have.length(100)
     })
 
     it('lets in-flight attempts finish when paused, and starts no new one until resumed', async () => {
