@@ -94,8 +94,13 @@ export class JobRunner {
     if (run !== undefined && run !== null) await run.cancel()
     await this.whenSettled(jobId)
     if (!this.#active.has(jobId)) {
+      // Never started (queued or paused before it ran): end it here, callback included.
       const job = await this.#deps.jobStore.get(jobId)
-      if (job !== null && job.meta.finished_at === undefined) await this.#finish(jobId, 'cancelled', job.meta.spool_path)
+      if (job !== null && job.meta.finished_at === undefined) {
+        await this.#finish(jobId, 'cancelled', job.meta.spool_path)
+        const parsed = parseJobSpec(JSON.parse(job.meta.spec ?? 'null'), this.#deps.specLimits)
+        if (parsed.ok && parsed.spec.callbackUrl !== null) this.#callBack(jobId, parsed.spec, this.#deps.log.child({ jobId }))
+      }
     }
     this.#cancelRequested.delete(jobId)
   }

@@ -111,6 +111,20 @@ describe('callback_url', function () {
     expect(receiver.requests).to.have.length(2)
   })
 
+  it('is sent for a job cancelled while it was still queued', async function () {
+    target = await startTarget(() => ({ delayMs: 2000 }))
+    receiver = await startTarget()
+    chronos = await startChronos({ CHRONOS_MAX_ACTIVE_JOBS: '1' })
+    const busy = await chronos.upload(buildUpload(target.port, makeRecords(1)))
+    const queued = await chronos.upload(buildUpload(target.port, makeRecords(3), { callback_url: receiver.url }))
+    expect((await chronos.get(`/status?key=${queued.json.job_id as string}`)).json.state).to.equal('queued')
+    const cancel = await chronos.del(`/jobs/${queued.json.job_id as string}`)
+    expect(cancel.json).to.include({ state: 'cancelled', unsent: 3 })
+    const [delivered] = await receiver.waitForRequests(1, 5000)
+    expect(JSON.parse(delivered?.body ?? '')).to.include({ job_id: queued.json.job_id, state: 'cancelled', count: 0 })
+    await chronos.waitForState(busy.json.job_id)
+  })
+
   it('refuses a callback_url the target policy forbids', async function () {
     target = await startTarget()
     receiver = await startTarget()
