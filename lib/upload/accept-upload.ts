@@ -96,7 +96,8 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
   } catch (err) {
     deps.onUploadBytes?.(validator.bytes, false)
     await spool.discard()
-    await deps.jobStore.discard(jobId, spec.primaryKey, deps.instanceId, request.owner).catch(() => {})
+    // Bounded: with Redis gone the 503 must still go out (the discard is then best effort).
+    await withStore(deps.redis, async () => await deps.jobStore.discard(jobId, spec.primaryKey, deps.instanceId, request.owner)).catch(() => {})
     throw err
   }
   deps.onUploadBytes?.(validator.bytes, true)
