@@ -8,7 +8,7 @@ import type { JobsConfig, UploadConfig } from '../config.js'
 import type { Logger } from '../logger.js'
 import type { JobStore } from '../store/job-store.js'
 import type { OutcomeStore } from '../store/outcome-store.js'
-import { parseJobSpec, type JobSpec, type JobSpecLimits } from './job-spec.js'
+import { parseJobSpec, type JobSpec, type JobSpecLimits, type JobSpecResult } from './job-spec.js'
 import { toJobStatus } from './job-status.js'
 import { extractFailed } from './extract-failed.js'
 import { JobRun } from './run-job.js'
@@ -98,7 +98,7 @@ export class JobRunner {
       const job = await this.#deps.jobStore.get(jobId)
       if (job !== null && job.meta.finished_at === undefined) {
         await this.#finish(jobId, 'cancelled', job.meta.spool_path)
-        const parsed = parseJobSpec(JSON.parse(job.meta.spec ?? 'null'), this.#deps.specLimits)
+        const parsed = this.#specOf(job.meta)
         if (parsed.ok && parsed.spec.callbackUrl !== null) this.#callBack(jobId, parsed.spec, this.#deps.log.child({ jobId }))
       }
     }
@@ -163,7 +163,7 @@ export class JobRunner {
     }
     const { meta, counts } = job
     const spoolPath = meta.spool_path as string
-    const parsed = parseJobSpec(JSON.parse(meta.spec ?? 'null'), this.#deps.specLimits)
+    const parsed = this.#specOf(meta)
     if (!parsed.ok) {
       await jobStore.finish(jobId, 'failed', { code: 'invalid_config', message: parsed.problems.join('; ') })
       return
@@ -225,6 +225,11 @@ export class JobRunner {
       .catch((err: unknown) => log.error({ err }, 'final callback failed'))
       .finally(() => this.#callbacks.delete(callback))
     this.#callbacks.add(callback)
+  }
+
+  /** The JobSpec stored with a job (wire form, validated again: limits may have changed). */
+  #specOf (meta: Readonly<Record<string, string>>): JobSpecResult {
+    return parseJobSpec(JSON.parse(meta.spec ?? 'null'), this.#deps.specLimits)
   }
 
   /** Ends a job: failed records kept for retry-failed, state written, spool removed. */

@@ -20,7 +20,6 @@ export type ParsedLine = JobRecord | InvalidLine
 export interface RecordParserOptions {
   /** Given when resuming: records whose bit is set in the done bitmap are skipped. */
   readonly readDoneBits?: BitsReader
-  readonly highWaterMark?: number
 }
 
 export function createRecordParser (options: RecordParserOptions = {}): RecordParser {
@@ -33,7 +32,7 @@ export class RecordParser extends Transform {
   #skipped = 0
 
   constructor (options: RecordParserOptions) {
-    super({ writableObjectMode: true, readableObjectMode: true, highWaterMark: options.highWaterMark ?? 256 })
+    super({ writableObjectMode: true, readableObjectMode: true, highWaterMark: 256 })
     this.#done = options.readDoneBits === undefined ? null : new BitWindow(options.readDoneBits)
   }
 

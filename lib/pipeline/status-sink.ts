@@ -22,8 +22,6 @@ export interface StatusSinkOptions {
   /** Stores packed lines; resolves to the number newly counted. */
   readonly write: (packed: string) => Promise<number>
   readonly log: Logger
-  /** Called after each stored batch with the number newly counted. */
-  readonly onStored?: (counted: number) => void
 }
 
 const RETRY_BASE_MS = 100
@@ -96,9 +94,8 @@ export class StatusSink extends Writable {
   async #store (packed: string, size: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const counted = await this.#options.write(packed)
+        await this.#options.write(packed)
         this.#unstored -= size
-        this.#options.onStored?.(counted)
         return
       } catch (err) {
         if ((err as { code?: unknown }).code === 'state_lost' || this.destroyed) throw err

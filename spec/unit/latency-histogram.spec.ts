@@ -1,18 +1,7 @@
 // Log-scale latency buckets: a percentile read off them is within one bucket (5 %) of the truth.
 import { expect } from 'chai'
 import { bucketUpperMs, latencyBucket, percentileFromBuckets, round2 } from '../../lib/job/latency-histogram.js'
-
-/** mulberry32: a small seeded generator, so generated data is the same on every run. */
-function seededRandom (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom } from '../helpers/seeded-random.js'
 
 function histogram (times: readonly number[]): Map<number, number> {
   const buckets = new Map<number, number>()

@@ -2,18 +2,7 @@
 // explicit clock times so every case is exact.
 import { expect } from 'chai'
 import { RateLimiter } from '../../lib/delivery/rate-limiter.js'
-
-/** mulberry32: a small seeded generator, so generated arrivals are the same on every run. */
-function seededRandom (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom } from '../helpers/seeded-random.js'
 
 /** Reserves one start per arrival time; returns the start times it granted. */
 function startsFor (limiter: RateLimiter, arrivals: readonly number[]): number[] {
