@@ -18,7 +18,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import { isRunning, logTail } from './bench-children.js'
-import { startChronos } from './bench-chronos.js'
+import { readCpuUs, startChronos } from './bench-chronos.js'
 import { callJson, postFile } from './bench-http.js'
 import { diffCounters, jobKeyBytes, readCounters } from './bench-redis.js'
 import type { Target } from './bench-targets.js'
@@ -31,6 +31,8 @@ export interface ChronosRunResult {
   uploadMs: number | null
   ms: number | null
   recordsPerSec: number | null
+  /** The server's CPU time (user + system) from the 202 to completion, per record, µs. */
+  cpuUsPerRecord: number | null
   finalStatus: Record<string, unknown> | null
   delivered: number | null
   redis: {
@@ -78,6 +80,7 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     uploadMs: null,
     ms: null,
     recordsPerSec: null,
+    cpuUsPerRecord: null,
     finalStatus: null,
     delivered: null,
     redis: null,
@@ -95,6 +98,7 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     const upload = await postFile(`${server.url}/run`, fixture.file, fixture.bytes, 120_000)
     const acceptedAtWall = Date.now()
     const acceptedAt = performance.now()
+    const cpuAtAccept = readCpuUs(server.child.pid)
     result.uploadMs = upload.ms
     const jobId = (upload.body as { job_id?: string } | null)?.job_id
     if (upload.status !== 202 || typeof jobId !== 'string') {
@@ -123,6 +127,7 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
       pendingSinceMs = sentMs
     }
     const polledMs = performance.now() - acceptedAt
+    const cpuAtEnd = readCpuUs(server.child.pid)
     result.polls = pollMs.length + errors
     result.statusPollP99Ms = percentile(pollMs, 0.99)
     result.finalStatus = status
@@ -134,6 +139,7 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     }
     result.ms = refineElapsed(pendingSinceMs, polledMs, acceptedAtWall, status['finished_at'])
     result.recordsPerSec = fixture.records / (result.ms / 1000)
+    if (cpuAtAccept !== null && cpuAtEnd !== null) result.cpuUsPerRecord = (cpuAtEnd - cpuAtAccept) / fixture.records
 
     const pollCost = await measurePollCost(redis, statusUrl)
     const spent = diffCounters(before, after)

@@ -104,3 +104,19 @@ export function readPeakRss (pid: number): number | null {
     return null
   }
 }
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100
+
+/** The process's user + system CPU time so far, in microseconds, or null once it is gone. */
+export function readCpuUs (pid: number): number | null {
+  try {
+    // The command name (field 2) may hold spaces; fields after its closing paren are fixed.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state field (3).
+    return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / TICKS_PER_SECOND)
+  } catch {
+    return null
+  }
+}

@@ -13,7 +13,8 @@
  *
  * Flow control is event-driven (pause the line stream at C in flight, resume when a
  * slot frees) rather than `for await`, to keep one promise per request and nothing per
- * line. Stdout: one JSON line {records, succeeded, failed, ms, recordsPerSec}. A broken
+ * line. Stdout: one JSON line {records, succeeded, failed, ms, recordsPerSec,
+ * cpuUsPerRecord}. A broken
  * file or target makes it exit non-zero; failed responses are counted, not fatal.
  */
 import { createReadStream } from 'node:fs'
@@ -34,6 +35,8 @@ interface RawResult {
   failed: number
   ms: number
   recordsPerSec: number
+  /** This process's CPU time (user + system) per record, in microseconds. */
+  cpuUsPerRecord: number
 }
 
 const JOB_ID = 'job-raw-baseline'
@@ -61,6 +64,7 @@ function parseTarget (line: string, concurrencyOverride: number | undefined): Ta
 function runRaw (file: string, concurrencyOverride?: number): Promise<RawResult> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now()
+    const cpuAtStart = process.cpuUsage()
     let target: Target | undefined
     let pool: Pool | undefined
     let inFlight = 0
@@ -88,7 +92,9 @@ function runRaw (file: string, concurrencyOverride?: number): Promise<RawResult>
       if (!isReadDone || inFlight > 0 || isSettled) return
       isSettled = true
       const ms = performance.now() - startedAt
-      const done = (): void => resolve({ records, succeeded, failed, ms, recordsPerSec: records / (ms / 1000) })
+      const cpu = process.cpuUsage(cpuAtStart)
+      const cpuUsPerRecord = (cpu.user + cpu.system) / Math.max(1, records)
+      const done = (): void => resolve({ records, succeeded, failed, ms, recordsPerSec: records / (ms / 1000), cpuUsPerRecord })
       if (pool === undefined) done()
       else pool.close().then(done, reject)
     }

@@ -15,6 +15,8 @@ export interface RawRunResult {
   records: number
   ms: number | null
   recordsPerSec: number | null
+  /** The client process's CPU time (user + system) per record, µs. */
+  cpuUsPerRecord: number | null
   delivered: number | null
 }
 
@@ -93,6 +95,8 @@ export function summarize (scenarios: ScenarioResult[], runs: number): Record<st
       latencyMs: s.latencyMs,
       rawRecordsPerSec: rawRps,
       chronosRecordsPerSec: chronosRps,
+      rawCpuUsPerRecord: median(s.raw.filter((r) => r.ok).map((r) => r.cpuUsPerRecord)),
+      chronosCpuUsPerRecord: median(okChronos.map((r) => r.cpuUsPerRecord)),
       targetRatio: s.targetRatio,
       ...ratioVerdict(rawRps, chronosRps, s.targetRatio, isAllValid),
       peakRssBytes: max(s.chronos.map((r) => r.peakRssBytes)),
@@ -155,10 +159,11 @@ export function renderTable (summary: Record<string, unknown>, heading: string):
   const delivery = Object.entries(summary).filter(([name]) => name !== 'ingest' && name !== 'peakRss') as Array<[string, Row]>
   if (delivery.length > 0) {
     out.push(table([
-      ['scenario', 'N', 'C', 'target ms', 'raw rec/s', 'chronos rec/s', 'ratio', 'target', 'result'],
+      ['scenario', 'N', 'C', 'target ms', 'raw rec/s', 'chronos rec/s', 'ratio', 'target', 'result', 'CPU µs/rec raw', 'chronos'],
       ...delivery.map(([name, s]) => [name, fmt(s['records'] as number), String(s['concurrency']), String(s['latencyMs']),
         fmt(s['rawRecordsPerSec'] as number | null), fmt(s['chronosRecordsPerSec'] as number | null), fmt(s['ratio'] as number | null, 3),
-        `>= ${fmt(s['targetRatio'] as number, 2)}`, verdict(s['pass'], s['ratio'])])
+        `>= ${fmt(s['targetRatio'] as number, 2)}`, verdict(s['pass'], s['ratio']),
+        fmt(s['rawCpuUsPerRecord'] as number | null, 1), fmt(s['chronosCpuUsPerRecord'] as number | null, 1)])
     ]), '')
   }
   const ingest = summary['ingest'] as Row | undefined
@@ -192,7 +197,9 @@ export function renderTable (summary: Record<string, unknown>, heading: string):
       'MULTI, EXEC, every command inside them and every redis.call() inside EVAL/EVALSHA. Both are taken over the',
       'whole job (upload, delivery, status flushes) minus the measured cost of the bench\'s own GET /status polls.',
       'Redis bytes = MEMORY USAGE summed over the job\'s keys after it ended, per record; used_memory Δ = used_memory',
-      'after the job minus before it (fresh FLUSHALLed Redis), which also counts allocator slack and client buffers.'
+      'after the job minus before it (fresh FLUSHALLed Redis), which also counts allocator slack and client buffers.',
+      'CPU µs/rec = the client process\'s user + system CPU time over the run, per record (Chronos: from the 202 to',
+      'the poll that saw it complete): the cost of a record, which machine noise moves less than records/s.'
     )
   }
   return out.join('\n')

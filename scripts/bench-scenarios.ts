@@ -93,14 +93,14 @@ export class ScenarioRunner {
     })
     try {
       const out = await runToEnd(child, 60_000 + fixture.records)
-      const run = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { records: number, succeeded: number, ms: number, recordsPerSec: number }
+      const run = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { records: number, succeeded: number, ms: number, recordsPerSec: number, cpuUsPerRecord?: number }
       const delivered = (await target.requests()) - before
       const error = run.succeeded !== fixture.records
         ? `succeeded ${run.succeeded} != ${fixture.records}`
         : delivered < fixture.records ? `target saw ${delivered} < ${fixture.records}` : null
-      return { ok: error === null, error, records: fixture.records, ms: run.ms, recordsPerSec: run.recordsPerSec, delivered }
+      return { ok: error === null, error, records: fixture.records, ms: run.ms, recordsPerSec: run.recordsPerSec, cpuUsPerRecord: run.cpuUsPerRecord ?? null, delivered }
     } catch (err) {
-      return { ok: false, error: err instanceof Error ? err.message : String(err), records: fixture.records, ms: null, recordsPerSec: null, delivered: null }
+      return { ok: false, error: err instanceof Error ? err.message : String(err), records: fixture.records, ms: null, recordsPerSec: null, cpuUsPerRecord: null, delivered: null }
     }
   }
 

@@ -4,7 +4,7 @@
  * records), so POST /jobs/:id/retry-failed can start a new job from it without the original
  * upload. It lives until the job's results expire (swept by sweepExpiredFailedFiles).
  *
- *   spool file → split2 → keep line 1 and lines whose failed bit is set → spool writer
+ *   spool file → line batcher → keep line 1 and lines whose failed bit is set → spool writer
  */
 import { pipeline } from 'node:stream/promises'
 import { Transform, type TransformCallback } from 'node:stream'
@@ -29,13 +29,20 @@ export async function extractFailed (
   const keepFailed = new Transform({
     writableObjectMode: true,
     readableHighWaterMark: 256 * 1024,
-    transform (line: string, _encoding, callback: TransformCallback) {
-      const index = lineNumber++ - 1
-      const emit = (): void => callback(null, index < 0 || failed.isSet(index) ? `${line}\n` : undefined)
-      if (index < 0 || failed.covers(index)) return emit()
-      failed.load(index).then(emit, callback)
+    transform (lines: string[], _encoding, callback: TransformCallback) {
+      keptLines(lines).then((kept) => callback(null, kept === '' ? undefined : kept), callback)
     }
   })
+  /** The lines to keep, each with its newline; awaits a bitmap read only past a window's end. */
+  async function keptLines (lines: string[]): Promise<string> {
+    let kept = ''
+    for (const line of lines) {
+      const index = lineNumber++ - 1
+      if (index >= 0 && !failed.covers(index)) await failed.load(index)
+      if (index < 0 || failed.isSet(index)) kept += `${line}\n`
+    }
+    return kept
+  }
   // Written under the `.failed` name through the spool writer: fsynced, renamed when whole.
   const writer = createSpoolWriter(spoolDir, `${jobId}.failed`)
   try {

@@ -1,6 +1,8 @@
 /**
  * One job's processing pipeline, DESIGN §6:
- *   spool file → split2 → record parser → sender (N in flight, unordered) → status sink
+ *   spool file → line batcher → record batcher → sender (N in flight, unordered) → status sink
+ * Records travel between stages in arrays (a file chunk's worth of lines; the outcomes of
+ * one event-loop turn), not one stream chunk each: see line-batcher.ts for why.
  * joined here and only here with pipeline() and an AbortSignal, so one failure or an abort
  * tears every stage down.
  *
@@ -19,7 +21,7 @@ import { createAttemptSender } from '../delivery/send-record.js'
 import { retryDelayMs } from '../delivery/retry-policy.js'
 import { RateLimiter } from '../delivery/rate-limiter.js'
 import { openSpoolLines } from '../pipeline/spool-reader.js'
-import { createRecordParser, type RecordParserOptions } from '../pipeline/record-parser.js'
+import { createRecordBatcher, type RecordBatcherOptions } from '../pipeline/record-batches.js'
 import { createSender, type Sender } from '../pipeline/sender.js'
 import { createStatusSink, type StatusSink } from '../pipeline/status-sink.js'
 
@@ -66,10 +68,10 @@ export class JobRun {
     const pool = createJobPool(spec, this.#options.createConnector(spec))
     const sendAttempt = createAttemptSender(spec, jobId, pool)
     const { file, lines } = openSpoolLines(this.#options.spoolPath, this.#options.maxLineBytes)
-    const parserOptions: RecordParserOptions = this.#options.isResume
+    const batcherOptions: RecordBatcherOptions = this.#options.isResume
       ? { readDoneBits: async (first, bytes) => await outcomeStore.readDoneBits(jobId, first, bytes) }
       : {}
-    const parser = createRecordParser(parserOptions)
+    const records = createRecordBatcher(batcherOptions)
     const sender = this.#sender = createSender({
       maxInFlight: spec.concurrency,
       attempt: sendAttempt,
@@ -90,8 +92,8 @@ export class JobRun {
     })
     if (this.#isPaused) sender.pauseSending()
     try {
-      await pipeline(file, lines, parser, sender, sink, { signal: this.#abort.signal })
-      if (parser.skipped > 0) log.info({ jobId, skipped: parser.skipped }, 'resumed job skipped recorded outcomes')
+      await pipeline(file, lines, records, sender, sink, { signal: this.#abort.signal })
+      if (records.skipped > 0) log.info({ jobId, skipped: records.skipped }, 'resumed job skipped recorded outcomes')
       return this.#isCancelled ? 'cancelled' : 'completed'
     } catch (err) {
       if ((err as { code?: unknown }).code === 'state_lost') return 'state_lost'

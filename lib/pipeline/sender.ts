@@ -1,13 +1,17 @@
 /**
- * The consumer pool: an unordered parallel Transform over records, pushing Outcomes in
- * completion order (readable.map({concurrency}) keeps input order, so one slow request
- * would stall every finished one behind it).
+ * The consumer pool: an unordered parallel Transform from RecordBatches to arrays of
+ * Outcomes, in completion order (readable.map({concurrency}) keeps input order, so one slow
+ * request would stall every finished one behind it).
  *
- * - At most `maxInFlight` attempts run at once. While there is room the transform calls
- *   back at once; when full it holds the callback until a slot frees, so backpressure
+ * - At most `maxInFlight` attempts run at once. Records are taken from the current batch
+ *   (and parsed) only as slots free and only while the sink keeps up with the outcomes;
+ *   the batch's callback is held until its last record has started, so backpressure
  *   reaches the disk read. No queue grows with the job.
+ * - Outcomes are gathered and pushed as one array per turn of the event loop
+ *   (setImmediate): the responses read in one poll phase cross to the sink in one hop.
  * - A retryable failure gives its slot back and waits on a timer (at most `maxWaiting`
- *   records wait at once); when due it queues ahead of new records.
+ *   records wait at once; past that no new record starts); when due it goes ahead of new
+ *   records.
  * - `rateLimiter` spaces attempt starts (retries included); a reserved start holds its slot.
  * - pauseSending() starts nothing new (in-flight attempts finish); resumeSending() carries on.
  * - stopIntake() is the shutdown drain: nothing new starts, waiting retries are dropped (their
@@ -21,7 +25,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import type { Outcome } from '../job/outcome.js'
 import type { JobRecord } from '../job/record.js'
-import type { ParsedLine } from './record-parser.js'
+import type { InvalidLine, RecordBatch } from './record-batches.js'
 import type { Attempt, AttemptSender } from '../delivery/send-record.js'
 import { toOutcome } from '../delivery/send-record.js'
 import type { RateLimiter } from '../delivery/rate-limiter.js'
@@ -34,7 +38,7 @@ export interface SenderOptions {
   readonly attempt: AttemptSender
   readonly retryDelayMs: RetryDecision
   readonly rateLimiter?: RateLimiter | undefined
-  /** Records waiting for a retry at once before intake stops. @defaultValue 4 × maxInFlight */
+  /** Records waiting for a retry at once before new records stop starting. @defaultValue 4 × maxInFlight */
   readonly maxWaiting?: number
 }
 
@@ -55,12 +59,19 @@ export class Sender extends Transform {
   readonly #retryTimers = new Set<NodeJS.Timeout>()
   /** Attempts holding a slot while they wait for the rate limiter. */
   readonly #rateWaits = new Map<NodeJS.Timeout, Work>()
-  /** Records due for an attempt (retries first come due here, then new ones). */
-  readonly #ready: Work[] = []
+  /** Retries whose delay is over, started before any new record. */
+  readonly #dueRetries: Work[] = []
+  /** The batch new records are taken from, the position of the next one, and its callback. */
+  #batch: RecordBatch | null = null
+  #position = 0
+  #batchCallback: TransformCallback | null = null
+  /** Outcomes to push at the next setImmediate. */
+  #outcomes: Outcome[] = []
+  #pushTimer: NodeJS.Immediate | null = null
   #inFlight = 0
   #waiting = 0
-  #heldCallback: TransformCallback | null = null
   #flushCallback: TransformCallback | null = null
+  #isPumpQueued = false
   #isPaused = false
   #isStopping = false
   #hasEnded = false
@@ -69,8 +80,10 @@ export class Sender extends Transform {
     super({
       writableObjectMode: true,
       readableObjectMode: true,
-      writableHighWaterMark: Math.max(16, options.maxInFlight),
-      readableHighWaterMark: Math.max(16, options.maxInFlight)
+      // Counted in chunks: one batch (~2,000 records) waits while another is taken from,
+      // and a few outcome arrays wait for the sink (which buffers 16 more) before intake stops.
+      writableHighWaterMark: 1,
+      readableHighWaterMark: 4
     })
     this.#options = options
     this.#maxInFlight = options.maxInFlight
@@ -97,7 +110,8 @@ export class Sender extends Transform {
 
   stopIntake (): void {
     this.#isStopping = true
-    this.#ready.length = 0
+    this.#dueRetries.length = 0
+    this.#batch = null
     // Waiting retries are dropped (resume re-sends them); rate-delayed starts hold a slot
     // and go ahead as in-flight work.
     clearTimers(this.#retryTimers)
@@ -116,17 +130,13 @@ export class Sender extends Transform {
     this.#rateWaits.clear()
   }
 
-  override _transform (item: ParsedLine, _encoding: BufferEncoding, callback: TransformCallback): void {
-    // Stopping: the record is not sent and its callback never runs, so intake stays stopped.
+  override _transform (batch: RecordBatch, _encoding: BufferEncoding, callback: TransformCallback): void {
+    // Stopping: the batch is not sent and its callback never runs, so intake stays stopped.
     if (this.#isStopping) return
-    if ('invalid' in item) {
-      this.push({ index: item.index, idJson: 'null', ok: false, status: null, attempts: 0, timeMs: 0, error: 'invalid_record' } satisfies Outcome)
-      return callback()
-    }
-    this.#ready.push({ record: item, attempts: 0 })
+    this.#batch = batch
+    this.#position = 0
+    this.#batchCallback = callback
     this.#pump()
-    if (this.#hasRoom()) callback()
-    else this.#heldCallback = callback
   }
 
   override _flush (callback: TransformCallback): void {
@@ -135,6 +145,7 @@ export class Sender extends Transform {
   }
 
   override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
+    if (this.#pushTimer !== null) clearImmediate(this.#pushTimer)
     clearTimers(this.#retryTimers)
     clearTimers(this.#rateWaits.keys())
     this.#rateWaits.clear()
@@ -142,14 +153,81 @@ export class Sender extends Transform {
     callback(err)
   }
 
-  #hasRoom (): boolean {
-    return this.#inFlight + this.#ready.length < this.#maxInFlight && this.#waiting < this.#maxWaiting
+  /**
+   * The sink reads on. Readable calls _read before it takes the chunk being read off the
+   * buffer, so the buffer still looks full here: pump once that chunk is gone (next tick).
+   * Without this, intake stopped by a backed-up sink would never start again.
+   */
+  override _read (size: number): void {
+    super._read(size)
+    if (this.#isPumpQueued) return
+    this.#isPumpQueued = true
+    process.nextTick(() => {
+      this.#isPumpQueued = false
+      this.#pump()
+    })
   }
 
+  /**
+   * Starts due retries, then new records, while there are free slots and the readable side
+   * is not backed up. That second check is the backpressure: a batch holds thousands of
+   * records, so a held batch callback alone would not stop intake while the sink is stuck
+   * (a Redis outage) — only the outcomes still unread by the sink can.
+   */
   #pump (): void {
-    while (!this.#isPaused && !this.#isStopping && this.#inFlight < this.#maxInFlight && this.#ready.length > 0) {
-      this.#launch(this.#ready.shift() as Work)
+    while (!this.#isPaused && !this.#isStopping && this.#inFlight < this.#maxInFlight &&
+      this.readableLength < this.readableHighWaterMark) {
+      const retry = this.#dueRetries.shift()
+      if (retry !== undefined) this.#launch(retry)
+      else if (!this.#startNext()) break
     }
+    this.#releaseSpentBatch()
+  }
+
+  /** Starts the next record of the current batch; false when none can start now. */
+  #startNext (): boolean {
+    const batch = this.#batch
+    if (batch === null || this.#waiting >= this.#maxWaiting) return false
+    while (this.#position < batch.length) {
+      const item = batch.recordAt(this.#position++)
+      if (item === null) continue // already counted (a resumed job)
+      if ('invalid' in item) this.#emitInvalid(item)
+      else {
+        this.#launch({ record: item, attempts: 0 })
+        return true
+      }
+    }
+    return false
+  }
+
+  /** Once every record of the batch has started, asks for the next batch. */
+  #releaseSpentBatch (): void {
+    const batch = this.#batch
+    if (batch === null || this.#position < batch.length || this.#isStopping) return
+    this.#batch = null
+    const callback = this.#batchCallback
+    this.#batchCallback = null
+    // Last: the next batch may arrive synchronously and pump again.
+    callback?.()
+  }
+
+  #emitInvalid (line: InvalidLine): void {
+    this.#emit({ index: line.index, idJson: 'null', ok: false, status: null, attempts: 0, timeMs: 0, error: 'invalid_record' })
+  }
+
+  #emit (outcome: Outcome): void {
+    this.#outcomes.push(outcome)
+    this.#pushTimer ??= setImmediate(() => {
+      this.#pushTimer = null
+      this.#pushOutcomes()
+    })
+  }
+
+  #pushOutcomes (): void {
+    if (this.#outcomes.length === 0 || this.destroyed) return
+    const outcomes = this.#outcomes
+    this.#outcomes = []
+    this.push(outcomes)
   }
 
   #launch (work: Work): void {
@@ -172,12 +250,12 @@ export class Sender extends Transform {
       work.attempts++
       const delayMs = this.#options.retryDelayMs(attempt, work.attempts)
       if (delayMs === null) {
-        this.push(toOutcome(work.record, attempt, work.attempts))
+        this.#emit(toOutcome(work.record, attempt, work.attempts))
       } else if (!this.#isStopping) {
         this.#waiting++
         this.#after(this.#retryTimers, delayMs, () => {
           this.#waiting--
-          this.#ready.unshift(work)
+          this.#dueRetries.push(work)
           this.#pump()
           this.#settle()
         })
@@ -190,18 +268,14 @@ export class Sender extends Transform {
     })
   }
 
-  /** Releases held callbacks that can now proceed, and ends the stream when it is done. */
+  /** Ends the stream once every record has its outcome (or, stopping, once in-flight ones have). */
   #settle (): void {
     if (this.#isStopping) return this.#endIfDrained()
-    const held = this.#heldCallback
-    if (held !== null && this.#hasRoom()) {
-      this.#heldCallback = null
-      held()
-    }
-    const isIdle = this.#inFlight === 0 && this.#waiting === 0 && this.#ready.length === 0
+    const isIdle = this.#inFlight === 0 && this.#waiting === 0 && this.#dueRetries.length === 0 && this.#batch === null
     if (isIdle && this.#flushCallback !== null) {
       const flush = this.#flushCallback
       this.#flushCallback = null
+      this.#pushOutcomes()
       flush()
     }
   }
@@ -209,6 +283,7 @@ export class Sender extends Transform {
   #endIfDrained (): void {
     if (this.#inFlight > 0 || this.#hasEnded) return
     this.#hasEnded = true
+    this.#pushOutcomes()
     const flush = this.#flushCallback
     this.#flushCallback = null
     // A pending _flush ends the readable side itself; otherwise end it here.

@@ -1,5 +1,6 @@
 /**
- * Writable: outcomes in, one Redis call per batch out. Outcomes are packed as they arrive
+ * Writable: arrays of outcomes in (as the sender pushes them), one Redis call per batch
+ * out. Outcomes are packed as they arrive
  * and flushed when `batchSize` are waiting or `flushIntervalMs` after the first of a quiet
  * period, whichever comes first. Write callbacks return at once while fewer than
  * `batchSize` outcomes are unstored (waiting or being stored); past that the callback is
@@ -43,15 +44,28 @@ export class StatusSink extends Writable {
   #storing: Promise<void> = Promise.resolve()
 
   constructor (options: StatusSinkOptions) {
-    super({ objectMode: true, highWaterMark: options.batchSize })
+    // Counted in arrays (each one sender push): a few may queue while a batch is stored.
+    super({ objectMode: true, highWaterMark: 16 })
     this.#options = options
   }
 
-  override _writev (chunks: Array<{ chunk: Outcome }>, callback: (err?: Error | null) => void): void {
-    for (const { chunk } of chunks) this.#packed += this.#options.pack(chunk)
-    this.#waiting += chunks.length
-    this.#unstored += chunks.length
-    if (this.#unstored < this.#options.batchSize) {
+  override _write (outcomes: Outcome[], _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this._writev([{ chunk: outcomes }], callback)
+  }
+
+  override _writev (chunks: Array<{ chunk: Outcome[] }>, callback: (err?: Error | null) => void): void {
+    const { pack, batchSize } = this.#options
+    for (const { chunk } of chunks) {
+      for (const outcome of chunk) {
+        this.#packed += pack(outcome)
+        this.#waiting++
+        this.#unstored++
+        // Queued behind any batch being stored. Its failure is not lost: unstored is then at
+        // least batchSize, so the flush awaited below carries the same rejection.
+        if (this.#waiting >= batchSize) this.#flush().catch(() => {})
+      }
+    }
+    if (this.#unstored < batchSize) {
       this.#armTimer()
       return callback()
     }
@@ -68,7 +82,7 @@ export class StatusSink extends Writable {
   }
 
   #armTimer (): void {
-    if (this.#timer !== null) return
+    if (this.#timer !== null || this.#waiting === 0) return
     this.#timer = setTimeout(() => {
       this.#timer = null
       this.#flush().catch((err: unknown) => this.destroy(err as Error))

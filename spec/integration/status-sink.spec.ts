@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { Readable, Writable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { finished, pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { expect } from 'chai'
 import { Redis } from 'ioredis'
@@ -29,14 +29,14 @@ function outcome (index: number): Outcome {
   }
 }
 
-/** An objectMode source of outcomes 0..count-1 that counts every item read from it. */
+/** An objectMode source of outcomes 0..count-1, one per array as the sender may push them, counting every one read. */
 function outcomeSource (count: number): { stream: Readable, pulled: () => number } {
   let next = 0
   const stream = new Readable({
     objectMode: true,
     highWaterMark: 1,
     read () {
-      this.push(next < count ? outcome(next++) : null)
+      this.push(next < count ? [outcome(next++)] : null)
     }
   })
   return { stream, pulled: () => next }
@@ -133,6 +133,14 @@ describe('createStatusSink()', () => {
     expect(await store.countResultBatches(jobId)).to.equal(3)
   })
 
+  it('cuts one large array of outcomes into writes of exactly batchSize', async () => {
+    const stage = sink()
+    stage.end(Array.from({ length: 2500 }, (_, i) => outcome(i)))
+    await finished(stage)
+    expect(writes).to.deep.equal([1000, 1000, 500])
+    expect((await storedIndexes()).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 2500 }, (_, i) => i))
+  })
+
   it('never hands write() more than batchSize outcomes', async () => {
     await pipeline(outcomeSource(1234).stream, sink({ batchSize: 100 }))
     expect(writes.every((size) => size <= 100), `batch sizes ${writes.join(',')}`).to.equal(true)
@@ -157,11 +165,11 @@ describe('createStatusSink()', () => {
 
   it('flushes a partial batch after flushIntervalMs when quiet', async () => {
     const stage = sink({ batchSize: 1000, flushIntervalMs: 50 })
-    for (let i = 0; i < 10; i++) stage.write(outcome(i))
+    for (let i = 0; i < 10; i++) stage.write([outcome(i)])
     await until(async () => (await counts()).count === '10', 'the partial batch is stored')
     expect(writes).to.deep.equal([10])
     // Quiet again: a second spell gets its own flush.
-    for (let i = 10; i < 13; i++) stage.write(outcome(i))
+    for (let i = 10; i < 13; i++) stage.write([outcome(i)])
     await until(async () => (await counts()).count === '13', 'the second partial batch is stored')
     expect(writes).to.deep.equal([10, 3])
     stage.end()
@@ -171,7 +179,7 @@ describe('createStatusSink()', () => {
 
   it('does not flush a partial batch before flushIntervalMs', async () => {
     const stage = sink({ batchSize: 1000, flushIntervalMs: 60_000 })
-    for (let i = 0; i < 10; i++) stage.write(outcome(i))
+    for (let i = 0; i < 10; i++) stage.write([outcome(i)])
     await sleep(100)
     expect(writes).to.deep.equal([])
     expect(await counts()).to.include({ count: '0' })
@@ -254,7 +262,7 @@ describe('createStatusSink()', () => {
         }
         return await store.write(jobId, packed)
       })
-      for (let i = 0; i < 5; i++) stage.write(outcome(i))
+      for (let i = 0; i < 5; i++) stage.write([outcome(i)])
       await until(async () => (await counts()).count === '5', 'the retried flush is stored')
       expect(writes).to.deep.equal([5, 5])
       stage.end()
@@ -283,7 +291,7 @@ describe('createStatusSink()', () => {
       await redis.del(keys.meta(jobId))
       const stage = sink({ batchSize: 1000, flushIntervalMs: 20 })
       const failed = once(stage, 'error')
-      stage.write(outcome(0))
+      stage.write([outcome(0)])
       const [err] = await failed
       expect(err).to.have.property('code', 'state_lost')
       expect(stage.destroyed).to.equal(true)

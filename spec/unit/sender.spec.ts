@@ -12,7 +12,7 @@ import { RateLimiter } from '../../lib/delivery/rate-limiter.js'
 import type { Attempt, AttemptSender } from '../../lib/delivery/send-record.js'
 import type { Outcome } from '../../lib/job/outcome.js'
 import type { JobRecord } from '../../lib/job/record.js'
-import type { ParsedLine } from '../../lib/pipeline/record-parser.js'
+import { RecordBatch, type ParsedLine } from '../../lib/pipeline/record-batches.js'
 
 function record (index: number): JobRecord {
   return { index, id: `r${index}`, idJson: `"r${index}"`, payload: `{"n":${index}}` }
@@ -40,17 +40,26 @@ interface Source {
   readonly pulled: () => number
 }
 
-/** An objectMode source with highWaterMark 1 that counts every item read from it. */
+/** The spool line that parses back to `item` (an invalid item becomes a line that is not JSON). */
+function lineOf (item: ParsedLine): string {
+  return 'invalid' in item ? 'not json' : `{"id":${item.idJson},"payload":${item.payload}}`
+}
+
+/**
+ * An objectMode source with highWaterMark 1 that counts every item read from it. Each item
+ * is a RecordBatch of its own, so "records pulled" is exact.
+ */
 function countingSource (items: readonly ParsedLine[]): Source {
   let next = 0
   const stream = new Readable({
     objectMode: true,
     highWaterMark: 1,
     read () {
-      this.push(next < items.length ? items[next++] : null)
+      const item = items[next++]
+      this.push(item === undefined ? null : new RecordBatch(item.index, [lineOf(item)]))
     }
   })
-  return { stream, pulled: () => next }
+  return { stream, pulled: () => Math.min(next, items.length) }
 }
 
 interface Sink {
@@ -58,15 +67,17 @@ interface Sink {
   readonly outcomes: Outcome[]
 }
 
-/** Collects outcomes; `onOutcome` runs after each one is stored. */
+/** Collects outcomes (the sender pushes them in arrays); `onOutcome` runs after each one is stored. */
 function collectingSink (onOutcome: (outcomes: Outcome[]) => void = () => {}): Sink {
   const outcomes: Outcome[] = []
   const stream = new Writable({
     objectMode: true,
     highWaterMark: 1,
-    write (outcome: Outcome, _encoding, callback) {
-      outcomes.push(outcome)
-      onOutcome(outcomes)
+    write (batch: Outcome[], _encoding, callback) {
+      for (const outcome of batch) {
+        outcomes.push(outcome)
+        onOutcome(outcomes)
+      }
       callback()
     }
   })
@@ -152,6 +163,28 @@ describe('createSender()', () => {
     controllers = []
   })
 
+  it('takes records from a large batch only as slots free, and pushes outcomes in arrays', async () => {
+    const attempts = probe(async () => {
+      await sleep(1)
+      return OK
+    })
+    const lines = records(50).map(lineOf)
+    const source = Readable.from([new RecordBatch(0, lines.slice(0, 30)), new RecordBatch(30, lines.slice(30))])
+    const pushes: number[] = []
+    const sink = new Writable({
+      objectMode: true,
+      write (batch: Outcome[], _encoding, callback) {
+        pushes.push(batch.length)
+        callback()
+      }
+    })
+    await run(source, sender(attempts.attempt, { maxInFlight: 4 }), sink)
+    expect(attempts.maxInFlight()).to.equal(4)
+    expect(attempts.started.sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i))
+    expect(pushes.reduce((a, b) => a + b, 0)).to.equal(50)
+    expect(pushes.length, 'outcomes finished in one turn of the event loop travel together').to.be.below(50)
+  })
+
   it('turns every record into one outcome carrying its index, id and last attempt', async () => {
     const attempts = probe(async () => OK)
     const source = countingSource(records(10))
@@ -220,8 +253,8 @@ describe('createSender()', () => {
       const sink = new Writable({
         objectMode: true,
         highWaterMark: 1,
-        write (outcome: Outcome, _encoding, callback) {
-          outcomes.push(outcome)
+        write (batch: Outcome[], _encoding, callback) {
+          outcomes.push(...batch)
           stuck.promise.then(() => callback(), callback)
         }
       })
@@ -232,13 +265,42 @@ describe('createSender()', () => {
         previous = source.pulled()
         await sleep(50)
       }
-      const bound = 64 // the sender's readable buffer (16) + in-flight (4) + a few stream buffers of 1
+      // The sender's readable buffer (4 arrays of at most 4 outcomes) + in-flight (4) + a few
+      // stream buffers of 1.
+      const bound = 64
       expect(source.pulled(), 'records pulled while the sink is stuck').to.be.at.most(bound)
       expect(attempts.started.length).to.be.at.most(bound)
       stuck.open()
       await done
       expect(source.pulled()).to.equal(2000)
       expect(outcomes).to.have.length(2000)
+    })
+
+    it('stops starting records of a large batch while the sink is stuck, and starts the rest once it moves', async () => {
+      const attempts = probe(async () => {
+        await new Promise((resolve) => setImmediate(resolve))
+        return OK
+      })
+      const lines = records(2000).map(lineOf)
+      const source = Readable.from([new RecordBatch(0, lines)])
+      const stuck = gate()
+      let stored = 0
+      const sink = new Writable({
+        objectMode: true,
+        highWaterMark: 1,
+        write (batch: Outcome[], _encoding, callback) {
+          stored += batch.length
+          stuck.promise.then(() => callback(), callback)
+        }
+      })
+      const done = run(source, sender(attempts.attempt, { maxInFlight: 4 }), sink)
+      await sleep(200)
+      // One batch holds every record: only the readable side's fill can stop intake here.
+      expect(attempts.started.length, 'records started while the sink is stuck').to.be.at.most(64)
+      stuck.open()
+      await done
+      expect(stored).to.equal(2000)
+      expect(attempts.started).to.have.length(2000)
     })
 
     it('pulls a bounded number of records ahead of a slow sink', async () => {
@@ -249,8 +311,8 @@ describe('createSender()', () => {
       const sink = new Writable({
         objectMode: true,
         highWaterMark: 1,
-        write (outcome: Outcome, _encoding, callback) {
-          outcomes.push(outcome)
+        write (batch: Outcome[], _encoding, callback) {
+          outcomes.push(...batch)
           maxAhead = Math.max(maxAhead, source.pulled() - outcomes.length)
           setTimeout(callback, 1)
         }

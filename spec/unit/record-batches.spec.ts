@@ -1,25 +1,44 @@
-// createRecordParser(): spool lines (from split2) → records; line 1 is the spec and is skipped;
-// on resume, records whose bit is set in the done bitmap are skipped, a window at a time.
+// createRecordBatcher(): arrays of spool lines (from the line batcher) → RecordBatches; line 1
+// is the spec and is dropped; records are numbered from 0 across batches; on resume, records
+// whose bit is set in the done bitmap are skipped, a window at a time. RecordBatch.recordAt
+// parses a record when it is asked for.
 import { expect } from 'chai'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createRecordParser, type ParsedLine, type RecordParser } from '../../lib/pipeline/record-parser.js'
+import { createRecordBatcher, RecordBatch, type ParsedLine, type RecordBatcher } from '../../lib/pipeline/record-batches.js'
 import type { BitsReader as DoneBitsReader } from '../../lib/pipeline/bit-window.js'
 
 const SPEC_LINE = '{"primarykey":"k","protocol":"http","host":"127.0.0.1","port":8080,"path":"/"}'
 
-async function parse (lines: readonly string[], readDoneBits?: DoneBitsReader): Promise<{ items: ParsedLine[], parser: RecordParser }> {
-  const parser = createRecordParser(readDoneBits === undefined ? {} : { readDoneBits })
-  const items: ParsedLine[] = []
+interface Parsed {
+  /** Every record the batches hold, parsed, skipped ones left out. */
+  items: ParsedLine[]
+  batches: RecordBatch[]
+  parser: RecordBatcher
+}
+
+/** Feeds `lines` to a batcher in arrays of `linesPerChunk`, as the line batcher would. */
+async function parse (lines: readonly string[], readDoneBits?: DoneBitsReader, linesPerChunk = 3): Promise<Parsed> {
+  const parser = createRecordBatcher(readDoneBits === undefined ? {} : { readDoneBits })
+  const chunks: string[][] = []
+  for (let i = 0; i < lines.length; i += linesPerChunk) chunks.push(lines.slice(i, i + linesPerChunk))
+  const batches: RecordBatch[] = []
   const sink = new Writable({
     objectMode: true,
-    write (item: ParsedLine, _encoding, callback) {
-      items.push(item)
+    write (batch: RecordBatch, _encoding, callback) {
+      batches.push(batch)
       callback()
     }
   })
-  await pipeline(Readable.from(lines), parser, sink)
-  return { items, parser }
+  await pipeline(Readable.from(chunks), parser, sink)
+  const items: ParsedLine[] = []
+  for (const batch of batches) {
+    for (let position = 0; position < batch.length; position++) {
+      const item = batch.recordAt(position)
+      if (item !== null) items.push(item)
+    }
+  }
+  return { items, batches, parser }
 }
 
 const recordLines = (count: number): string[] => Array.from({ length: count }, (_, i) => JSON.stringify({ id: i, payload: `p${i}` }))
@@ -40,7 +59,7 @@ function readerOf (bits: Buffer, calls: Array<[number, number]> = []): DoneBitsR
   }
 }
 
-describe('createRecordParser()', () => {
+describe('createRecordBatcher()', () => {
   it('skips line 1 and numbers records from 0', async () => {
     const { items, parser } = await parse([SPEC_LINE, '{"id":"a","payload":"x"}', '{"id":7,"payload":{"k":[1]}}'])
     expect(items).to.deep.equal([
@@ -56,6 +75,15 @@ describe('createRecordParser()', () => {
 
   it('gives nothing for an empty spool', async () => {
     expect((await parse([])).items).to.deep.equal([])
+  })
+
+  it('numbers records across batches of any size, the spec line in the first', async () => {
+    for (const linesPerChunk of [1, 2, 3, 7, 100]) {
+      const { items, batches } = await parse([SPEC_LINE, ...recordLines(10)], undefined, linesPerChunk)
+      expect(items.map((item) => item.index), `chunks of ${linesPerChunk}`).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+      expect(items.map((item) => 'payload' in item ? item.payload : null)).to.deep.equal(recordLines(10).map((_, i) => `p${i}`))
+      expect(batches.every((batch) => batch.length > 0), 'no empty batch').to.equal(true)
+    }
   })
 
   const invalid: Array<[string, string]> = [
@@ -91,11 +119,17 @@ describe('createRecordParser()', () => {
       })
     }
 
+    it('passes no batch on when every record in it is done', async () => {
+      const { items, batches } = await parse([SPEC_LINE, ...recordLines(6)], readerOf(bitmap([0, 1, 2, 3])), 3)
+      expect(items.map((item) => item.index)).to.deep.equal([4, 5])
+      expect(batches.map((batch) => batch.firstIndex)).to.deep.equal([2, 5])
+    })
+
     it('reads the bitmap a window at a time, not once per record', async () => {
       const count = 140_000
       const done = [0, 65_535, 65_536, 131_071, 139_999]
       const calls: Array<[number, number]> = []
-      const { items, parser } = await parse([SPEC_LINE, ...recordLines(count)], readerOf(bitmap(done), calls))
+      const { items, parser } = await parse([SPEC_LINE, ...recordLines(count)], readerOf(bitmap(done), calls), 2000)
       expect(parser.skipped).to.equal(done.length)
       expect(items).to.have.lengthOf(count - done.length)
       expect(calls).to.deep.equal([[0, 8192], [65_536, 8192], [131_072, 8192]])
@@ -106,5 +140,15 @@ describe('createRecordParser()', () => {
       const err: unknown = await expect(parse([SPEC_LINE, ...recordLines(3)], reader)).to.be.rejected
       expect((err as { code?: unknown }).code).to.equal('store_unavailable')
     })
+  })
+})
+
+describe('RecordBatch', () => {
+  it('parses the record at a position when asked, numbered from firstIndex', () => {
+    const batch = new RecordBatch(41, ['{"id":"a","payload":"x"}', null, '{"id":1'])
+    expect(batch.length).to.equal(3)
+    expect(batch.recordAt(0)).to.deep.equal({ index: 41, id: 'a', idJson: '"a"', payload: 'x' })
+    expect(batch.recordAt(1), 'a skipped record').to.equal(null)
+    expect(batch.recordAt(2)).to.deep.equal({ index: 43, invalid: 'not_json' })
   })
 })
