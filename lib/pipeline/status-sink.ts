@@ -1,11 +1,11 @@
 /**
  * Writable: arrays of outcomes in (as the sender pushes them), one Redis call per batch
- * out. Outcomes are packed as they arrive
- * and flushed when `batchSize` are waiting or `flushIntervalMs` after the first of a quiet
- * period, whichever comes first. Write callbacks return at once while fewer than
- * `batchSize` outcomes are unstored (waiting or being stored); past that the callback is
- * held until they are stored, so a slow or absent Redis slows the sender instead of
- * growing a queue — and a crash re-sends at most one batch of unstored outcomes.
+ * out. Outcomes are packed as they arrive and flushed in batches of exactly `batchSize`,
+ * or `flushIntervalMs` after the first of a quiet period, whichever comes first. Write callbacks return at once while fewer than two
+ * batches of outcomes are unstored (waiting or being stored); past that the callback is
+ * held until the full batches are stored, so a slow or absent Redis slows the sender
+ * instead of growing a queue — and a crash re-sends at most two batches of unstored
+ * outcomes (one, with Redis keeping up).
  *
  * A failed write is retried with backoff for as long as it takes (a Redis outage pauses
  * progress, never loses an outcome); retrying is safe because the store counts each record
@@ -25,6 +25,12 @@ export interface StatusSinkOptions {
   readonly log: Logger
 }
 
+/**
+ * Write callbacks are held once this many batches are unstored: one being stored while the
+ * next fills, so a healthy Redis never stalls the sender, and an absent one stops it after
+ * two batches.
+ */
+const HOLD_AT_BATCHES = 2
 const RETRY_BASE_MS = 100
 const RETRY_CAP_MS = 2000
 
@@ -60,16 +66,14 @@ export class StatusSink extends Writable {
         this.#packed += pack(outcome)
         this.#waiting++
         this.#unstored++
-        // Queued behind any batch being stored. Its failure is not lost: unstored is then at
-        // least batchSize, so the flush awaited below carries the same rejection.
-        if (this.#waiting >= batchSize) this.#flush().catch(() => {})
+        // Queued behind any batch being stored; it only fails for a lost job state.
+        if (this.#waiting >= batchSize) this.#flush().catch((err: unknown) => this.destroy(err as Error))
       }
     }
-    if (this.#unstored < batchSize) {
-      this.#armTimer()
-      return callback()
-    }
-    this.#flush().then(() => callback(), callback)
+    this.#armTimer()
+    if (this.#unstored < HOLD_AT_BATCHES * batchSize) return callback()
+    // Wait for the queued batches only: the partial batch after them keeps filling.
+    this.#storing.then(() => callback(), callback)
   }
 
   override _final (callback: (err?: Error | null) => void): void {

@@ -141,6 +141,13 @@ describe('createStatusSink()', () => {
     expect((await storedIndexes()).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 2500 }, (_, i) => i))
   })
 
+  it('stores arrays of any size in full batches, not a full batch and the rest of an array', async () => {
+    const arrays = Array.from({ length: 300 }, (_, a) => Array.from({ length: 7 }, (_, i) => outcome(a * 7 + i)))
+    await pipeline(Readable.from(arrays), sink({ batchSize: 100 }))
+    expect(writes).to.deep.equal([...Array.from({ length: 21 }, () => 100)])
+    expect(await counts()).to.include({ count: '2100' })
+  })
+
   it('never hands write() more than batchSize outcomes', async () => {
     await pipeline(outcomeSource(1234).stream, sink({ batchSize: 100 }))
     expect(writes.every((size) => size <= 100), `batch sizes ${writes.join(',')}`).to.equal(true)
@@ -212,7 +219,9 @@ describe('createStatusSink()', () => {
     await until(() => writes.length === 1, 'the first batch is being stored')
     await sleep(50)
     expect(writes).to.deep.equal([100])
-    expect(source.pulled(), 'outcomes pulled while Redis is stuck').to.be.at.most(2 * 100 + 10)
+    // Two batches unstored (one being stored, one filled behind it), then the sink's own
+    // buffer of 16 arrays (of one outcome here) and the source's.
+    expect(source.pulled(), 'outcomes pulled while Redis is stuck').to.be.at.most(2 * 100 + 16 + 4)
     release()
     await done
     expect(await counts()).to.include({ count: '10000' })
