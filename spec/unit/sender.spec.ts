@@ -84,6 +84,20 @@ function collectingSink (onOutcome: (outcomes: Outcome[]) => void = () => {}): S
   return { stream, outcomes }
 }
 
+/** Collects outcomes but holds every write until `opened` resolves: a sink stuck on Redis. */
+function stuckSink (opened: Promise<void>): Sink {
+  const outcomes: Outcome[] = []
+  const stream = new Writable({
+    objectMode: true,
+    highWaterMark: 1,
+    write (batch: Outcome[], _encoding, callback) {
+      outcomes.push(...batch)
+      opened.then(() => callback(), callback)
+    }
+  })
+  return { stream, outcomes }
+}
+
 interface Gate {
   readonly promise: Promise<void>
   open: () => void
@@ -249,16 +263,8 @@ describe('createSender()', () => {
       })
       const source = countingSource(records(2000))
       const stuck = gate()
-      const outcomes: Outcome[] = []
-      const sink = new Writable({
-        objectMode: true,
-        highWaterMark: 1,
-        write (batch: Outcome[], _encoding, callback) {
-          outcomes.push(...batch)
-          stuck.promise.then(() => callback(), callback)
-        }
-      })
-      const done = run(source.stream, sender(attempts.attempt, { maxInFlight: 4 }), sink)
+      const sink = stuckSink(stuck.promise)
+      const done = run(source.stream, sender(attempts.attempt, { maxInFlight: 4 }), sink.stream)
       // Let the pipeline fill every buffer it has, then check the read stayed bounded.
       let previous = -1
       while (previous !== source.pulled()) {
@@ -273,7 +279,7 @@ describe('createSender()', () => {
       stuck.open()
       await done
       expect(source.pulled()).to.equal(2000)
-      expect(outcomes).to.have.length(2000)
+      expect(sink.outcomes).to.have.length(2000)
     })
 
     it('stops starting records of a large batch while the sink is stuck, and starts the rest once it moves', async () => {
@@ -284,22 +290,14 @@ describe('createSender()', () => {
       const lines = records(2000).map(lineOf)
       const source = Readable.from([new RecordBatch(0, lines)])
       const stuck = gate()
-      let stored = 0
-      const sink = new Writable({
-        objectMode: true,
-        highWaterMark: 1,
-        write (batch: Outcome[], _encoding, callback) {
-          stored += batch.length
-          stuck.promise.then(() => callback(), callback)
-        }
-      })
-      const done = run(source, sender(attempts.attempt, { maxInFlight: 4 }), sink)
+      const sink = stuckSink(stuck.promise)
+      const done = run(source, sender(attempts.attempt, { maxInFlight: 4 }), sink.stream)
       await sleep(200)
       // One batch holds every record: only the readable side's fill can stop intake here.
       expect(attempts.started.length, 'records started while the sink is stuck').to.be.at.most(64)
       stuck.open()
       await done
-      expect(stored).to.equal(2000)
+      expect(sink.outcomes).to.have.length(2000)
       expect(attempts.started).to.have.length(2000)
     })
 
