@@ -147,11 +147,13 @@ export class JobStore {
    * readers see `state_lost` instead of wrong numbers, then finish it as usual.
    */
   async recordStateLost (jobId: string, primaryKey: string, instanceId: string, owner: string, total: number): Promise<void> {
-    await this.#redis.hset(this.#keys.meta(jobId), {
-      job_id: jobId, primarykey: primaryKey, instance: instanceId, owner, total, state: 'failed'
-    })
+    const error = { code: 'state_lost', message: 'Redis lost this job\'s progress; its counts cannot be trusted' }
+    // The error goes in with the state: a reader between this write and finish() must never
+    // see `failed` without its reason (the fault suite caught exactly that window).
+    const fields = { job_id: jobId, primarykey: primaryKey, instance: instanceId, owner, total, state: 'failed' }
+    await this.#redis.hset(this.#keys.meta(jobId), { ...fields, error_code: error.code, error_message: error.message })
     await this.#redis.set(this.#keys.latestByPrimaryKey(owner, primaryKey), jobId)
-    await this.finish(jobId, 'failed', { code: 'state_lost', message: 'Redis lost this job\'s progress; its counts cannot be trusted' })
+    await this.finish(jobId, 'failed', error)
   }
 
   /** Unfinished jobs owned by an instance, oldest first (resumed at start). */

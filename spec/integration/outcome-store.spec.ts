@@ -469,6 +469,34 @@ describe('JobStore', () => {
     expect((await jobs.readStates(job.jobId, 3)).map((entry) => entry.state)).to.deep.equal(['running', 'completed'])
   })
 
+  describe('recordStateLost()', () => {
+    it('never lets a reader see `failed` without its reason: state and error go in one write', async () => {
+      const job = newJob()
+      const meta = keys.meta(job.jobId)
+      // MONITOR shows every command as Redis runs it: each write of state=failed to the meta
+      // hash must carry error_code, or a /status between two writes shows a reasonless failure.
+      const monitor = await new Redis(sharedRedis().url).monitor()
+      const metaWrites: string[][] = []
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (args[0]?.toLowerCase() === 'hset' && args[1] === meta) metaWrites.push(args)
+      })
+      try {
+        await jobs.recordStateLost(job.jobId, job.primaryKey, job.instanceId, job.owner, job.total)
+        // The monitor's feed arrives on its own connection: wait for finish()'s write.
+        for (let waited = 0; !metaWrites.some((args) => args.includes('finished_at')); waited += 10) {
+          if (waited > 2000) throw new Error('MONITOR never showed the finishing write')
+          await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+        const failedWrites = metaWrites.filter((args) => args.includes('state') && args.includes('failed'))
+        expect(failedWrites, 'writes of state=failed').to.not.have.length(0)
+        for (const args of failedWrites) expect(args, 'a write of state=failed').to.include('error_code')
+        expect((await jobs.get(job.jobId))?.meta).to.include({ state: 'failed', error_code: 'state_lost' })
+      } finally {
+        monitor.disconnect()
+      }
+    })
+  })
+
   describe('resolve()', () => {
     it('resolves a job id to itself and a primarykey to its latest job', async () => {
       const first = newJob()
