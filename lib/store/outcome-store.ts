@@ -16,7 +16,7 @@ import { latencyBucket } from '../job/latency-histogram.js'
 const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-5.lua', import.meta.url), 'utf8')
 
 interface OutcomeCommands {
-  recordOutcomes: (meta: string, done: string, counts: string, results: string, failed: string, packed: string) => Promise<number>
+  recordOutcomes: (meta: string, done: string, counts: string, results: string, failed: string, packed: string | Buffer) => Promise<number>
 }
 
 /** The job's meta hash was gone when outcomes were written: Redis lost the job's state. */
@@ -48,7 +48,7 @@ export class OutcomeStore {
    * Applies packed outcomes; returns how many were newly counted (0 for a replayed batch).
    * Throws StateLostError when the job's meta hash no longer exists.
    */
-  async write (jobId: string, packed: string): Promise<number> {
+  async write (jobId: string, packed: string | Buffer): Promise<number> {
     const k = this.#keys
     const counted = await this.#redis.recordOutcomes(k.meta(jobId), k.done(jobId), k.counts(jobId), k.results(jobId), k.failed(jobId), packed)
     if (counted < 0) throw new StateLostError(`state of ${jobId} is gone from Redis`)

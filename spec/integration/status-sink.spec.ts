@@ -43,8 +43,8 @@ function outcomeSource (count: number): { stream: Readable, pulled: () => number
 }
 
 /** Lines of a packed batch. */
-function lineCount (packed: string): number {
-  return packed.split('\n').length - 1
+function lineCount (packed: Buffer): number {
+  return packed.toString('utf8').split('\n').length - 1
 }
 
 async function until (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
@@ -94,7 +94,7 @@ describe('createStatusSink()', () => {
     redis.disconnect()
   })
 
-  function sink (options: Partial<StatusSinkOptions> = {}, write: (packed: string) => Promise<number> = async (packed) => await store.write(jobId, packed)): StatusSink {
+  function sink (options: Partial<StatusSinkOptions> = {}, write: (packed: Buffer) => Promise<number> = async (packed) => await store.write(jobId, packed)): StatusSink {
     const logStream = new Writable({
       write (chunk: Buffer, _encoding, callback) {
         for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>)
