@@ -133,6 +133,31 @@ describe('createStatusSink()', () => {
     expect(await store.countResultBatches(jobId)).to.equal(3)
   })
 
+  it('stores batches larger than its starting buffer byte for byte, multi-byte text included', async () => {
+    // 300 failures with 512-character snippets and non-ASCII ids: ~200 KB of packed text,
+    // past the sink's 64 KiB starting buffer, so the batch is written while the buffer grows.
+    const failures = Array.from({ length: 300 }, (_, index): Outcome => ({
+      index,
+      idJson: JSON.stringify(`zoë-ü-${index}-🚀`),
+      ok: false,
+      status: 500,
+      attempts: 1,
+      timeMs: 2,
+      error: 'http_status',
+      snippet: `ошибка ${index} `.padEnd(512, 'é')
+    }))
+    const packedBatches: Buffer[] = []
+    const stage = sink({ batchSize: 300 }, async (packed) => {
+      packedBatches.push(Buffer.from(packed))
+      return await store.write(jobId, packed)
+    })
+    stage.end(failures)
+    await finished(stage)
+    expect(writes).to.deep.equal([300])
+    expect(packedBatches[0]?.toString('utf8')).to.equal(failures.map((failure) => OutcomeStore.pack(failure)).join(''))
+    expect(await counts()).to.include({ count: '300', failed: '300' })
+  })
+
   it('cuts one large array of outcomes into writes of exactly batchSize', async () => {
     const stage = sink()
     stage.end(Array.from({ length: 2500 }, (_, i) => outcome(i)))
