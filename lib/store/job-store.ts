@@ -36,6 +36,8 @@ export interface JobSnapshot {
 
 /** Compare-and-delete: drop the primarykey's live pointer only if it still names this job. */
 const RELEASE_LIVE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+/** Compare-and-set: point the primarykey at a new job only if it still names the finished one. */
+const TAKE_OVER_LIVE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0"
 
 export class JobStore {
   readonly #redis: Redis
@@ -51,20 +53,18 @@ export class JobStore {
   /** The id of the live (queued, running, paused) job holding an owner's primarykey, or null. */
   async findLive (owner: string, primaryKey: string): Promise<string | null> {
     const jobId = await this.#redis.get(this.#keys.liveByPrimaryKey(owner, primaryKey))
-    if (jobId === null) return null
-    const state = await this.#redis.hget(this.#keys.meta(jobId), 'state')
-    return state !== null && LIVE_STATES.has(state as JobState) ? jobId : null
+    return jobId !== null && await this.#isLive(jobId) ? jobId : null
   }
 
-  /** Registers a queued job; JobConflictError when its primarykey is held by a live job. */
+  /**
+   * Registers a queued job; JobConflictError when its primarykey is held by a live job.
+   *
+   * The job's own keys are written before it claims the primarykey, so a racing create that
+   * finds this job holding the key always sees it live (claiming first let a racer read
+   * "no state yet" as "finished" and take the key too). A refused job's keys are removed.
+   */
   async create (job: NewJob): Promise<void> {
     const k = this.#keys
-    const liveKey = k.liveByPrimaryKey(job.owner, job.primaryKey)
-    if (await this.#redis.set(liveKey, job.jobId, 'NX') === null) {
-      const holder = await this.findLive(job.owner, job.primaryKey)
-      if (holder !== null) throw new JobConflictError(`a job with primarykey "${job.primaryKey}" is still live`, holder)
-      await this.#redis.set(liveKey, job.jobId)
-    }
     await this.#exec(this.#redis.multi()
       .hset(k.meta(job.jobId), {
         job_id: job.jobId,
@@ -80,12 +80,39 @@ export class JobStore {
       })
       .hset(k.counts(job.jobId), { count: 0, succeeded: 0, failed: 0, retries: 0 })
       .rpush(k.states(job.jobId), `queued ${job.submittedAt}`))
+    try {
+      await this.#claimPrimaryKey(job)
+    } catch (err) {
+      await this.#redis.del(k.meta(job.jobId), k.counts(job.jobId), k.states(job.jobId))
+      throw err
+    }
     // Three keys in three slots: separate commands, since a MULTI across slots fails on
     // Redis Cluster. The job's own keys above were written first, so a crash in between
     // leaves a job that is merely not yet listed.
     await this.#redis.sadd(k.instanceJobs(job.instanceId), job.jobId)
     await this.#redis.set(k.latestByPrimaryKey(job.owner, job.primaryKey), job.jobId)
     await this.#redis.zadd(k.jobsIndex(), Date.parse(job.submittedAt), job.jobId)
+  }
+
+  /**
+   * Points the primarykey's live key at the job: at once when it is free; over a holder
+   * that is no longer live (its release was lost) only by compare-and-set, so of several
+   * racers exactly one takes it and the others see that one live.
+   */
+  async #claimPrimaryKey (job: NewJob): Promise<void> {
+    const liveKey = this.#keys.liveByPrimaryKey(job.owner, job.primaryKey)
+    for (;;) {
+      if (await this.#redis.set(liveKey, job.jobId, 'NX') !== null) return
+      const holder = await this.#redis.get(liveKey)
+      if (holder === null) continue // released in between: claim it afresh
+      if (await this.#isLive(holder)) throw new JobConflictError(`a job with primarykey "${job.primaryKey}" is still live`, holder)
+      if (await this.#redis.eval(TAKE_OVER_LIVE, 1, liveKey, holder, job.jobId) === 1) return
+    }
+  }
+
+  async #isLive (jobId: string): Promise<boolean> {
+    const state = await this.#redis.hget(this.#keys.meta(jobId), 'state')
+    return state !== null && LIVE_STATES.has(state as JobState)
   }
 
   async get (jobId: string): Promise<JobSnapshot | null> {

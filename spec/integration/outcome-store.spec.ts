@@ -388,23 +388,35 @@ describe('JobStore', () => {
     })
   }
 
-  it('lets exactly one of two concurrent creates with the same primarykey through', async () => {
-    const other = new Redis(sharedRedis().url, { maxRetriesPerRequest: 1 })
-    try {
-      const otherJobs = new JobStore(other, keys, TTL_SECONDS)
-      for (let round = 0; round < 20; round++) {
-        const primaryKey = `race-${round}`
-        const settled = await Promise.allSettled([
-          jobs.create(newJob({ primaryKey })),
-          otherJobs.create(newJob({ primaryKey }))
-        ])
-        const created = settled.filter((result) => result.status === 'fulfilled')
-        expect(created, `round ${round}: jobs created`).to.have.length(1)
+  /**
+   * Three creates per round on three connections, racing for one primarykey: `stale` first
+   * leaves the key naming a job that is gone (a crash between finish and release), so the
+   * racers must also agree on who takes it over. 100 rounds: the race window is a few
+   * round trips wide, and 20 rounds let a broken create through only now and then.
+   */
+  for (const stale of [false, true]) {
+    it(`lets exactly one of three concurrent creates with the same primarykey through${stale ? ', when a gone job still holds it' : ''}`, async () => {
+      const others = [new Redis(sharedRedis().url, { maxRetriesPerRequest: 1 }), new Redis(sharedRedis().url, { maxRetriesPerRequest: 1 })]
+      try {
+        const stores = [jobs, ...others.map((other) => new JobStore(other, keys, TTL_SECONDS))]
+        for (let round = 0; round < 100; round++) {
+          const primaryKey = `race-${round}`
+          if (stale) await redis.set(keys.liveByPrimaryKey('', primaryKey), `job-gone-${round}`)
+          const racers = stores.map(() => newJob({ primaryKey }))
+          const settled = await Promise.allSettled(stores.map(async (store, i) => { await store.create(racers[i] as NewJob) }))
+          const winners = racers.filter((_, i) => settled[i]?.status === 'fulfilled')
+          expect(winners, `round ${round}: jobs created`).to.have.length(1)
+          const winner = (winners[0] as NewJob).jobId
+          expect(await jobs.findLive('', primaryKey), `round ${round}: live job`).to.equal(winner)
+          for (const loser of racers.filter((racer) => racer.jobId !== winner)) {
+            expect(await jobs.get(loser.jobId), `round ${round}: a refused create left keys`).to.equal(null)
+          }
+        }
+      } finally {
+        for (const other of others) other.disconnect()
       }
-    } finally {
-      other.disconnect()
-    }
-  })
+    })
+  }
 
   describe('finish()', () => {
     it('releases the live pointer, sets a TTL on every job key and drops the job from its instance set', async () => {
