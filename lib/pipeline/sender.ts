@@ -19,8 +19,8 @@
  *   are pushed, then the readable side ends so the sink can flush.
  * - destroy() aborts every in-flight attempt and clears every timer.
  *
- * `attempt` must resolve for every per-record failure; a rejection is a bug and tears the
- * pipeline down.
+ * `attempt` reports every per-record failure as an Attempt; a throw, or an Error passed to
+ * its callback, is a bug and tears the pipeline down.
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import type { Outcome } from '../job/outcome.js'
@@ -244,13 +244,23 @@ export class Sender extends Transform {
   }
 
   #attempt (work: Work): void {
-    this.#options.attempt(work.record, this.#abort.signal).then((attempt) => {
-      this.#inFlight--
-      if (this.destroyed) return
+    try {
+      this.#options.attempt(work.record, this.#abort.signal, (result) => this.#onAttempt(work, result))
+    } catch (err) {
+      this.#failed(err)
+    }
+  }
+
+  #onAttempt (work: Work, result: Attempt | Error): void {
+    this.#inFlight--
+    if (result instanceof Error) return this.#failed(result)
+    if (this.destroyed) return
+    // A throw here is a bug of ours; inside undici's callbacks it would be swallowed.
+    try {
       work.attempts++
-      const delayMs = this.#options.retryDelayMs(attempt, work.attempts)
+      const delayMs = this.#options.retryDelayMs(result, work.attempts)
       if (delayMs === null) {
-        this.#emit(toOutcome(work.record, attempt, work.attempts))
+        this.#emit(toOutcome(work.record, result, work.attempts))
       } else if (!this.#isStopping) {
         this.#waiting++
         this.#after(this.#retryTimers, delayMs, () => {
@@ -262,10 +272,13 @@ export class Sender extends Transform {
       }
       this.#pump()
       this.#settle()
-    }, (err: unknown) => {
-      this.#inFlight--
-      this.destroy(err instanceof Error ? err : new Error(String(err)))
-    })
+    } catch (err) {
+      this.#failed(err)
+    }
+  }
+
+  #failed (err: unknown): void {
+    this.destroy(err instanceof Error ? err : new Error(String(err)))
   }
 
   /** Ends the stream once every record has its outcome (or, stopping, once in-flight ones have). */

@@ -137,7 +137,7 @@ function probe (body: (record: JobRecord, signal: AbortSignal, attemptNumber: nu
   const attemptsPerRecord = new Map<number, number>()
   let inFlight = 0
   let maxInFlight = 0
-  const attempt: AttemptSender = async (rec, signal) => {
+  const attempt: AttemptSender = (rec, signal, done) => {
     started.push(rec.index)
     startedAt.push(performance.now())
     signals.push(signal)
@@ -145,11 +145,14 @@ function probe (body: (record: JobRecord, signal: AbortSignal, attemptNumber: nu
     attemptsPerRecord.set(rec.index, attemptNumber)
     inFlight++
     maxInFlight = Math.max(maxInFlight, inFlight)
-    try {
-      return await body(rec, signal, attemptNumber)
-    } finally {
+    // A rejected body stands for a bug in the attempt: it reaches the sender as an Error.
+    body(rec, signal, attemptNumber).then((result) => {
       inFlight--
-    }
+      done(result)
+    }, (err: unknown) => {
+      inFlight--
+      done(err as Error)
+    })
   }
   return { attempt, started, startedAt, signals, inFlight: () => inFlight, maxInFlight: () => maxInFlight }
 }
@@ -341,22 +344,31 @@ describe('createSender()', () => {
     })
   })
 
-  it('tears the whole pipeline down when attempt rejects', async () => {
-    const bug = new Error('attempt broke its contract')
-    const attempts = probe(async (rec) => {
-      if (rec.index === 3) throw bug
-      await sleep(5)
-      return OK
+  for (const how of ['reports an Error', 'throws']) {
+    it(`tears the whole pipeline down when attempt ${how}`, async () => {
+      const bug = new Error('attempt broke its contract')
+      const attempts = probe(async (rec) => {
+        if (rec.index === 3) throw bug
+        await sleep(5)
+        return OK
+      })
+      // 'throws': the bug is thrown by the call itself instead of reaching the callback.
+      const attempt: AttemptSender = how === 'reports an Error'
+        ? attempts.attempt
+        : (rec, signal, done) => {
+            if (rec.index === 3) throw bug
+            attempts.attempt(rec, signal, done)
+          }
+      const source = countingSource(records(1000))
+      const sink = collectingSink()
+      const stage = sender(attempt, { maxInFlight: 2 })
+      await expect(run(source.stream, stage, sink.stream)).to.be.rejectedWith(bug)
+      expect(source.stream.destroyed, 'source destroyed').to.equal(true)
+      expect(stage.destroyed, 'sender destroyed').to.equal(true)
+      expect(sink.stream.destroyed, 'sink destroyed').to.equal(true)
+      expect(source.pulled()).to.be.below(1000)
     })
-    const source = countingSource(records(1000))
-    const sink = collectingSink()
-    const stage = sender(attempts.attempt, { maxInFlight: 2 })
-    await expect(run(source.stream, stage, sink.stream)).to.be.rejectedWith(bug)
-    expect(source.stream.destroyed, 'source destroyed').to.equal(true)
-    expect(stage.destroyed, 'sender destroyed').to.equal(true)
-    expect(sink.stream.destroyed, 'sink destroyed').to.equal(true)
-    expect(source.pulled()).to.be.below(1000)
-  })
+  }
 
   describe('retries', () => {
     it('retries a failed record until it succeeds and counts its attempts', async () => {
