@@ -20,6 +20,7 @@ import type { JobSpec } from '../job/job-spec.js'
 import type { JobRecord } from '../job/record.js'
 import type { FailureReason, Outcome } from '../job/outcome.js'
 import { VERSION } from '../version.js'
+import { LiveList, type LiveItem } from './live-list.js'
 import { takeSnippet } from './snippet.js'
 
 export const SNIPPET_BYTES = 512
@@ -53,7 +54,7 @@ export function createAttemptSender (spec: JobSpec, jobId: string, pool: Pool): 
   ]
   for (const { key, value } of spec.metadata) baseHeaders.push(key, value)
   const { method, path, timeoutMs } = spec
-  const live = new Set<AttemptHandler>()
+  const live = new LiveList<AttemptHandler>()
   const listening = new WeakSet<AbortSignal>()
   const deadlines = new DeadlineSweeper(live, timeoutMs)
 
@@ -65,7 +66,7 @@ export function createAttemptSender (spec: JobSpec, jobId: string, pool: Pool): 
     // One abort listener per job signal, not one per attempt.
     if (!listening.has(signal)) {
       listening.add(signal)
-      signal.addEventListener('abort', () => { for (const handler of live) handler.abort('cancelled') }, { once: true })
+      signal.addEventListener('abort', () => { for (const handler of live.takeWhile()) handler.abort('cancelled') }, { once: true })
     }
     const handler = new AttemptHandler(timeoutMs, live, done)
     live.add(handler)
@@ -79,14 +80,16 @@ export function createAttemptSender (spec: JobSpec, jobId: string, pool: Pool): 
 /**
  * Enforces every live attempt's deadline from one timer that ticks while attempts are in
  * flight (at a tenth of timeout_ms, 5–250 ms), instead of a timer per attempt: a timeout
- * fires at most one tick late, and the per-record path creates no timer at all.
+ * fires at most one tick late, and the per-record path creates no timer at all. Every
+ * attempt of a job has the same timeout and the list is in start order, so the expired
+ * ones are the oldest: a sweep stops at the first attempt still within its deadline.
  */
 class DeadlineSweeper {
-  readonly #live: Set<AttemptHandler>
+  readonly #live: LiveList<AttemptHandler>
   readonly #tickMs: number
   #timer: NodeJS.Timeout | null = null
 
-  constructor (live: Set<AttemptHandler>, timeoutMs: number) {
+  constructor (live: LiveList<AttemptHandler>, timeoutMs: number) {
     this.#live = live
     this.#tickMs = Math.min(Math.max(Math.floor(timeoutMs / 10), 5), 250)
   }
@@ -100,13 +103,13 @@ class DeadlineSweeper {
   #sweep (): void {
     this.#timer = null
     const now = performance.now()
-    for (const handler of this.#live) if (handler.deadline <= now) handler.abort('timeout')
+    for (const handler of this.#live.takeWhile((attempt) => attempt.deadline <= now)) handler.abort('timeout')
     if (this.#live.size > 0) this.arm()
   }
 }
 
 /**
- * undici dispatch handler for one attempt; settles exactly once, leaving the live set as it
+ * undici dispatch handler for one attempt; settles exactly once, leaving the live list as it
  * does. undici may fail a dispatch synchronously (a closed pool calls onError from inside
  * dispatch()); such a result is passed on in the next tick, so `done` never re-enters the
  * caller mid-call. It uses undici's native
@@ -114,10 +117,12 @@ class DeadlineSweeper {
  * onRequestStart/onResponse* form is adapted to these by a wrapper object per request that
  * also parses every response's headers into an object, which we need only for failures.
  */
-class AttemptHandler {
+class AttemptHandler implements LiveItem<AttemptHandler> {
   readonly deadline: number
+  prev: AttemptHandler | null = null
+  next: AttemptHandler | null = null
   readonly #startedAt = performance.now()
-  readonly #live: Set<AttemptHandler>
+  readonly #live: LiveList<AttemptHandler>
   readonly #done: AttemptCallback
   #isDispatching = true
   #abortRequest: ((err?: Error) => void) | null = null
@@ -128,7 +133,7 @@ class AttemptHandler {
   #snippetBytes = 0
   #isSettled = false
 
-  constructor (timeoutMs: number, live: Set<AttemptHandler>, done: AttemptCallback) {
+  constructor (timeoutMs: number, live: LiveList<AttemptHandler>, done: AttemptCallback) {
     this.deadline = this.#startedAt + timeoutMs
     this.#live = live
     this.#done = done
