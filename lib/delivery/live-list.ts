@@ -7,8 +7,11 @@
  * only ~64 items, and with a Set in its place every young-generation GC found 3–4 × more
  * live bytes to copy (400 against 110 KB per scavenge), twice the scavenge pause time and
  * ~18 MiB more peak RSS on a 200,000-record job (`--trace-gc-nvp`, README Performance).
- * Where inside V8's hash table the extra live bytes come from we did not pin down; the
- * A/B measurement is the reason for this class.
+ * Our best explanation (not proven inside V8): a Set rebuilds its hash table as deleted
+ * entries pile up, and the outgrown tables, already in the old generation, still point at
+ * handlers; the scavenger treats old-to-young pointers as roots until a full GC, so every
+ * finished request reachable from a handler (its record, undici's request, the body) was
+ * copied and promoted. The A/B measurement is the reason for this class.
  */
 export interface LiveItem<T> {
   prev: T | null
