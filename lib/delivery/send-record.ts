@@ -112,10 +112,11 @@ class DeadlineSweeper {
  * undici dispatch handler for one attempt; settles exactly once, leaving the live list as it
  * does. undici may fail a dispatch synchronously (a closed pool calls onError from inside
  * dispatch()); such a result is passed on in the next tick, so `done` never re-enters the
- * caller mid-call. It uses undici's native
- * handler callbacks (onConnect/onHeaders/onData/onComplete/onError): the newer
- * onRequestStart/onResponse* form is adapted to these by a wrapper object per request that
- * also parses every response's headers into an object, which we need only for failures.
+ * caller mid-call.
+ * It uses undici's native handler callbacks (onConnect/onHeaders/onData/onComplete/onError):
+ * the newer onRequestStart/onResponse* form is adapted to these by a wrapper object per
+ * request that also parses every response's headers into an object, which we need only
+ * for failures.
  */
 class AttemptHandler implements LiveItem<AttemptHandler> {
   readonly deadline: number

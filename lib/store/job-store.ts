@@ -83,7 +83,9 @@ export class JobStore {
     try {
       await this.#claimPrimaryKey(job)
     } catch (err) {
-      await this.#redis.del(k.meta(job.jobId), k.counts(job.jobId), k.states(job.jobId))
+      // Best effort: when the claim failed because Redis is gone, its error is the one to
+      // report, not the clean-up's (the keys then stay behind, without an expiry).
+      await this.#redis.del(k.meta(job.jobId), k.counts(job.jobId), k.states(job.jobId)).catch(() => undefined)
       throw err
     }
     // Three keys in three slots: separate commands, since a MULTI across slots fails on
