@@ -370,6 +370,28 @@ describe('createSender()', () => {
     })
   }
 
+  it('tears the whole pipeline down when handling an outcome throws (inside the attempt callback)', async () => {
+    // The callback runs inside the attempt's own machinery (undici's response handling in
+    // production, a promise here); either would swallow the throw.
+    const bug = new Error('retry decision broke')
+    const attempts = probe(async () => {
+      await sleep(1)
+      return OK
+    })
+    const source = countingSource(records(1000))
+    const sink = collectingSink()
+    const stage = sender(attempts.attempt, {
+      maxInFlight: 2,
+      retryDelayMs: (_attempt, attemptsMade) => {
+        if (attempts.started.length > 3) throw bug
+        return attemptsMade > 0 ? null : 0
+      }
+    })
+    await expect(run(source.stream, stage, sink.stream)).to.be.rejectedWith(bug)
+    expect(stage.destroyed, 'sender destroyed').to.equal(true)
+    expect(source.pulled()).to.be.below(1000)
+  })
+
   describe('retries', () => {
     it('retries a failed record until it succeeds and counts its attempts', async () => {
       // Record i fails (i % 3) times, then succeeds.
