@@ -1,6 +1,6 @@
 // startChronosProcess(): the real entry point (lib/main.ts) as a child process, so fault specs
-// can SIGKILL and SIGTERM it for real. `node --import tsx lib/main.ts` is one process: the pid
-// we signal is Chronos itself, not a wrapper.
+// can SIGKILL and SIGTERM it for real. `node <npm start's flags> --import tsx lib/main.ts` is
+// one process: the pid we signal is Chronos itself, not a wrapper.
 //
 //   - PORT is a free loopback port picked here (retried if another process takes it first);
 //     start-up resolves once GET /healthz answers 200.
@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { httpRequest, type HttpAnswer } from './http.js'
 import { uniquePrefix } from './redis.js'
+import { npmStartFlags } from './start-flags.js'
 
 export type { HttpAnswer }
 
@@ -172,7 +173,8 @@ async function launch (options: ResolvedChronosProcessOptions, port: number): Pr
     CHRONOS_SHUTDOWN_GRACE_MS: '10000',
     ...options.env
   }
-  const command = [...await deathSignalPrefix(), process.execPath, '--import', 'tsx', 'lib/main.ts']
+  // The V8 flags of `npm start`, so the tests run the service's memory settings too.
+  const command = [...await deathSignalPrefix(), process.execPath, ...await npmStartFlags(), '--import', 'tsx', 'lib/main.ts']
   const child = spawn(command[0] as string, command.slice(1), { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   if (child.pid === undefined) throw new Error(`chronos: spawn failed (${command.join(' ')})`)
   live.add(child)

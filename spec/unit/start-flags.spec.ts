@@ -1,21 +1,18 @@
-// The service starts two ways, `npm start` (make run, the bench) and the Dockerfile's CMD,
-// and both pass V8 flags that bound peak RSS (README, Performance). JSON has no comments
-// and NODE_OPTIONS refuses these flags, so they are written twice: this keeps the copies
-// equal, and checks that this Node still knows them (node refuses an unknown V8 flag at
-// start-up, which would only show when the service is deployed).
+// The service starts two ways, `npm start` (make run, the bench, and the flags of the
+// tests' server processes) and the Dockerfile's CMD, and both pass V8 flags that bound
+// peak RSS (README, Performance). JSON has no comments and NODE_OPTIONS refuses these
+// flags, so they are written twice: this keeps the copies equal, and checks that this Node
+// still knows them (node refuses an unknown V8 flag at start-up, which would only show
+// when the service is deployed).
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { expect } from 'chai'
+import { npmStartCommand, npmStartFlags } from '../helpers/start-flags.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
-
-async function npmStartCommand (): Promise<string[]> {
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }
-  return pkg.scripts.start.trim().split(/\s+/)
-}
 
 async function dockerCmd (): Promise<string[]> {
   const lines = (await readFile(join(root, 'Dockerfile'), 'utf8')).split('\n')
@@ -32,7 +29,7 @@ describe('start-up flags', function () {
   })
 
   it('this Node accepts every flag `npm start` passes', async function () {
-    const flags = (await npmStartCommand()).filter((word) => word.startsWith('--'))
+    const flags = await npmStartFlags()
     expect(flags).to.include.members(['--max-semi-space-size=4', '--heap-growing-percent=20', '--liftoff-only'])
     const { stdout } = await promisify(execFile)(process.execPath, [...flags, '-e', 'process.stdout.write("ok")'])
     expect(stdout).to.equal('ok')
