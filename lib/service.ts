@@ -14,7 +14,7 @@ import { closeServer, listen, serverPort } from './http/server.js'
 import { PARTIAL_SUFFIX } from './upload/spool-writer.js'
 import { sweepExpiredFailedFiles } from './job/extract-failed.js'
 import { warnAboutRedisPolicy } from './store/redis-checks.js'
-import { waitUntilReady } from './store/redis.js'
+import { isReady, waitUntilReady } from './store/redis.js'
 
 /** How long start-up waits for Redis before serving anyway (uploads get 503 meanwhile). */
 const REDIS_BOOT_WAIT_MS = 5000
@@ -48,8 +48,18 @@ export async function startService (config: Readonly<Config>, log: Logger, overr
       .then((removed) => { if (removed > 0) log.info({ removed }, 'removed failed-record files of expired jobs') })
       .catch((err: unknown) => log.warn({ err }, 'sweeping failed-record files failed'))
   }
+  // After an outage Redis may come back empty (no persistence): queued jobs it forgot are
+  // registered again at once (issue 18 item 3). The first 'ready' is start-up's.
+  let readyCount = isReady(deps.redis) ? 1 : 0
+  deps.redis.on('ready', () => {
+    if (readyCount++ === 0) return
+    deps.runner.reconcileQueued().catch((err: unknown) => log.warn({ err }, 'reconciling queued jobs failed'))
+  })
   sweepFailedFiles()
-  const sweepTimer = setInterval(sweepFailedFiles, SWEEP_INTERVAL_MS).unref()
+  const sweepTimer = setInterval(() => {
+    sweepFailedFiles()
+    deps.runner.reconcileQueued().catch((err: unknown) => log.warn({ err }, 'sweeping the spool dir failed'))
+  }, SWEEP_INTERVAL_MS).unref()
 
   let stopping: Promise<void> | null = null
   return {

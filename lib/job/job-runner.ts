@@ -14,6 +14,11 @@ import { extractFailed } from './extract-failed.js'
 import { JobRun } from './run-job.js'
 import type { ConnectorFactory } from '../delivery/http-pools.js'
 import type { Outcome } from './outcome.js'
+import { recoverJob, sweepSpoolDir, type RecoveryDeps } from './job-recovery.js'
+import { markReceiptStarted, removeReceipt } from '../upload/job-receipt.js'
+
+/** Runs in a row that the process died under without progress before a job is quarantined. */
+const POISON_STRIKES = 2
 
 export interface JobRunnerDeps {
   readonly jobs: JobsConfig
@@ -37,6 +42,7 @@ export class JobRunner {
   readonly #cancelRequested = new Set<string>()
   readonly #callbacks = new Set<Promise<unknown>>()
   #isClosing = false
+  #sweeping: Promise<void> = Promise.resolve()
 
   constructor (deps: JobRunnerDeps) {
     this.#deps = deps
@@ -69,12 +75,40 @@ export class JobRunner {
     this.#pump()
   }
 
-  /** Queues every unfinished job this instance owns, oldest first. */
+  /**
+   * Queues every unfinished job this instance owns, oldest first, and every job of the spool
+   * dir that Redis lost before it started (job-recovery.ts).
+   */
   async resumeOwned (): Promise<number> {
     const jobs = await this.#deps.jobStore.listOwned(this.#deps.jobs.instanceId)
     for (const job of jobs) this.enqueue(job.meta.job_id as string)
     if (jobs.length > 0) this.#deps.log.info({ jobs: jobs.length }, 'resuming unfinished jobs')
+    await this.#sweepSpool()
     return jobs.length
+  }
+
+  /**
+   * Redis is back after an outage: queued jobs it forgot are registered again from their
+   * receipts now, so their status answers at once rather than when a slot frees.
+   */
+  async reconcileQueued (): Promise<void> {
+    for (const jobId of [...this.#queue]) {
+      if (await this.#deps.jobStore.get(jobId) === null) await recoverJob(jobId, this.#recoveryDeps)
+    }
+    await this.#sweepSpool()
+  }
+
+  /** One sweep at a time: two could register the same lost job twice. */
+  async #sweepSpool (): Promise<void> {
+    const sweep = this.#sweeping.then(async () => {
+      for (const jobId of await sweepSpoolDir(this.#recoveryDeps)) this.enqueue(jobId)
+    })
+    this.#sweeping = sweep.catch(() => {})
+    await sweep
+  }
+
+  get #recoveryDeps (): RecoveryDeps {
+    return { spoolDir: this.#deps.upload.spoolDir, instanceId: this.#deps.jobs.instanceId, jobStore: this.#deps.jobStore, log: this.#deps.log }
   }
 
   /** Whether this runner holds the job (queued or active). */
@@ -111,12 +145,15 @@ export class JobRunner {
     if (queued >= 0) this.#queue.splice(queued, 1)
     this.#active.get(jobId)?.pause()
     await this.#deps.jobStore.setLiveState(jobId, 'paused')
+    // A paused job makes no progress by design: no crash strike while it waits.
+    await this.#deps.jobStore.closeRun(jobId)
   }
 
   async resume (jobId: string): Promise<void> {
     const run = this.#active.get(jobId)
     if (run !== undefined && run !== null) {
       await this.#deps.jobStore.setLiveState(jobId, 'running')
+      await this.#deps.jobStore.openRun(jobId)
       run.resume()
       return
     }
@@ -156,11 +193,9 @@ export class JobRunner {
   async #runJob (jobId: string): Promise<void> {
     const { jobStore, log: rootLog } = this.#deps
     const log = rootLog.child({ jobId })
-    const job = await jobStore.get(jobId)
-    if (job === null) {
-      log.warn('job vanished from the store before it started')
-      return
-    }
+    let job = await jobStore.get(jobId)
+    if (job === null && await recoverJob(jobId, this.#recoveryDeps) === 'registered') job = await jobStore.get(jobId)
+    if (job === null) return
     const { meta, counts } = job
     const spoolPath = meta.spool_path as string
     const parsed = this.#specOf(meta)
@@ -169,8 +204,15 @@ export class JobRunner {
       return
     }
     if (this.#isClosing || this.#cancelRequested.has(jobId)) return
+    if (meta.state !== 'paused' && await jobStore.openRun(jobId) >= POISON_STRIKES) {
+      log.error({ strikes: POISON_STRIKES }, 'job quarantined: it crashed the process on resume')
+      await jobStore.finish(jobId, 'failed', { code: 'poison_job', message: 'the process died twice while resuming this job, without progress; it is not run again' })
+      await this.#removeFiles(jobId, spoolPath)
+      return
+    }
     const isResume = Number(counts.count) > 0
     const startedAt = meta.started_at ?? new Date().toISOString()
+    if (meta.started_at === undefined) await markReceiptStarted(this.#deps.upload.spoolDir, jobId, startedAt)
     if (meta.state !== 'paused') await jobStore.markRunning(jobId, startedAt)
     log.info({ total: Number(meta.total), isResume, concurrency: parsed.spec.concurrency }, 'job started')
 
@@ -194,21 +236,24 @@ export class JobRunner {
     try {
       end = await run.run()
     } catch (err) {
-      const code = (err as { code?: unknown }).code === 'ENOENT' ? 'spool_lost' : 'job_error'
-      log.error({ err }, 'job failed')
-      await jobStore.finish(jobId, 'failed', { code, message: code === 'spool_lost' ? 'the spool file is gone' : 'processing failed' })
-      await unlink(spoolPath).catch(() => {})
+      // The job ends here with what it counted (the sink stored what it held); the process
+      // and every other job go on.
+      const error = jobError(err)
+      log.error({ err, code: error.code }, 'job failed')
+      await jobStore.finish(jobId, 'failed', error)
+      await this.#removeFiles(jobId, spoolPath)
       return
     }
     const durationMs = Math.round(performance.now() - startMs)
     if (end === 'drained') {
+      await jobStore.closeRun(jobId)
       log.info({ durationMs }, 'job drained for shutdown')
       return
     }
     if (end === 'state_lost') {
       log.error({ durationMs }, 'job state lost in redis')
       await jobStore.recordStateLost(jobId, meta.primarykey ?? '', meta.instance ?? '', meta.owner ?? '', Number(meta.total))
-      await unlink(spoolPath).catch(() => {})
+      await this.#removeFiles(jobId, spoolPath)
       return
     }
     await this.#finish(jobId, end, spoolPath)
@@ -242,6 +287,21 @@ export class JobRunner {
         .catch((err: unknown) => log.error({ err, jobId }, 'keeping failed records for retry failed'))
     }
     await jobStore.finish(jobId, state)
+    await this.#removeFiles(jobId, spoolPath)
+  }
+
+  /** A job's spool file and receipt, once it has ended. */
+  async #removeFiles (jobId: string, spoolPath: string | undefined): Promise<void> {
     if (spoolPath !== undefined) await unlink(spoolPath).catch(() => {})
+    await removeReceipt(this.#deps.upload.spoolDir, jobId)
+  }
+}
+
+/** How a job whose pipeline failed ends: a code the user can act on, never a stack. */
+function jobError (err: unknown): { code: string, message: string } {
+  switch ((err as { code?: unknown } | null)?.code) {
+    case 'ENOENT': return { code: 'spool_lost', message: 'the spool file is gone' }
+    case 'line_too_long': return { code: 'spool_corrupt', message: 'the spool file is corrupt' }
+    default: return { code: 'job_error', message: 'processing failed; the records counted so far are kept' }
   }
 }

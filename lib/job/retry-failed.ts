@@ -6,6 +6,9 @@
 import { copyFile, open, unlink } from 'node:fs/promises'
 import { InvalidStateError, JobConflictError } from '../errors.js'
 import type { JobStore } from '../store/job-store.js'
+import { withStore, type Redis } from '../store/redis.js'
+import type { Logger } from '../logger.js'
+import { registerJob } from '../upload/register-job.js'
 import type { JobStatus } from './job-status.js'
 import { newJobId } from './job-id.js'
 import { failedFilePath } from './extract-failed.js'
@@ -16,6 +19,8 @@ export interface RetryFailedDeps {
   readonly spoolDir: string
   readonly instanceId: string
   readonly jobStore: JobStore
+  readonly redis: Redis
+  readonly log: Logger
   readonly enqueue: (jobId: string) => void
 }
 
@@ -24,7 +29,7 @@ export async function retryFailed (parent: JobStatus, specJson: string, owner: s
     throw new InvalidStateError(`only a finished job's failures can be retried; this job is ${parent.state}`)
   }
   if (parent.failed === 0) throw new InvalidStateError('this job has no failed records')
-  const holder = await deps.jobStore.findLive(owner, parent.primarykey)
+  const holder = await withStore(deps.redis, async () => await deps.jobStore.findLive(owner, parent.primarykey))
   if (holder !== null) throw new JobConflictError(`a job with primarykey "${parent.primarykey}" is still live`, holder)
 
   const jobId = newJobId()
@@ -38,7 +43,7 @@ export async function retryFailed (parent: JobStatus, specJson: string, owner: s
   try {
     const file = await open(spoolPath, 'r+')
     await file.sync().finally(async () => await file.close())
-    await deps.jobStore.create({
+    await registerJob({
       jobId,
       primaryKey: parent.primarykey,
       specJson,
@@ -48,7 +53,7 @@ export async function retryFailed (parent: JobStatus, specJson: string, owner: s
       submittedAt: new Date().toISOString(),
       owner,
       parentJobId: parent.job_id
-    })
+    }, { redis: deps.redis, jobStore: deps.jobStore, spoolDir: deps.spoolDir, log: deps.log })
   } catch (err) {
     await unlink(spoolPath).catch(() => {})
     throw err

@@ -15,7 +15,8 @@ import { BitWindow, type BitsReader } from './bit-window.js'
 
 export interface InvalidLine {
   readonly index: number
-  readonly invalid: RecordReason
+  /** Why the line is no record; 'unsendable' when building its request threw. */
+  readonly invalid: RecordReason | 'unsendable'
 }
 
 export type ParsedLine = JobRecord | InvalidLine
@@ -42,7 +43,15 @@ export class RecordBatch {
     const line = this.lines[position]
     if (line === null || line === undefined) return null
     const index = this.firstIndex + position
-    const record = parseRecord(line, index)
+    let record: JobRecord | InvalidLine['invalid']
+    try {
+      record = parseRecord(line, index)
+    } catch {
+      // Whatever the upload let through, building a record must not throw out of the sender
+      // (it would kill the process): a payload too deep for JSON.stringify, an id that cannot
+      // be encoded. Such a record fails on its own, the job goes on (issue 18, item 1).
+      record = 'unsendable'
+    }
     return typeof record === 'string' ? { index, invalid: record } : record
   }
 }

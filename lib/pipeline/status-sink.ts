@@ -35,6 +35,8 @@ const RETRY_BASE_MS = 100
 const RETRY_CAP_MS = 2000
 /** Starting size of a batch's buffer; it doubles when a batch needs more. */
 const INITIAL_BUFFER_BYTES = 64 * 1024
+/** How long a torn-down sink tries to store the outcomes it holds. */
+const DESTROY_FLUSH_MS = 2000
 
 export function createStatusSink (options: StatusSinkOptions): StatusSink {
   return new StatusSink(options)
@@ -90,9 +92,24 @@ export class StatusSink extends Writable {
     this.#flush().then(() => callback(), callback)
   }
 
+  /**
+   * Torn down by an error elsewhere in the job's pipeline: the outcomes already here are
+   * real results, so they are stored once more before the sink goes (the job ends with what
+   * it counted, issue 18 item 2). Bounded, so a hung Redis cannot hold the teardown; a lost
+   * job state has nowhere to store them.
+   */
   override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
     this.#clearTimer()
-    callback(err)
+    if (this.#waiting === 0 || (err as { code?: unknown } | null)?.code === 'state_lost') return callback(err)
+    let isDone = false
+    const done = (): void => {
+      if (isDone) return
+      isDone = true
+      clearTimeout(timer)
+      callback(err)
+    }
+    const timer = setTimeout(done, DESTROY_FLUSH_MS)
+    this.#flush().then(done, done)
   }
 
   #append (line: string): void {

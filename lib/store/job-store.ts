@@ -36,6 +36,11 @@ export interface JobSnapshot {
 
 /** Compare-and-delete: drop the primarykey's live pointer only if it still names this job. */
 const RELEASE_LIVE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+/**
+ * Compare-and-restore: if `latest` names the discarded job, point it back at the earlier one
+ * (or drop it). The earlier job has finished, so its pointer gets the result TTL again.
+ */
+const RESTORE_LATEST = "if redis.call('GET', KEYS[1]) == ARGV[1] then if ARGV[2] == '' then return redis.call('DEL', KEYS[1]) end redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0"
 /** Compare-and-set: point the primarykey at a new job only if it still names the finished one. */
 const TAKE_OVER_LIVE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0"
 
@@ -62,8 +67,12 @@ export class JobStore {
    * The job's own keys are written before it claims the primarykey, so a racing create that
    * finds this job holding the key always sees it live (claiming first let a racer read
    * "no state yet" as "finished" and take the key too). A refused job's keys are removed.
+   *
+   * `signal` aborted (the caller gave up waiting and answered 503) stops it before its next
+   * step; the caller then undoes what did get written with discard(), once this promise has
+   * settled — never while it still runs (issue 18 item 4).
    */
-  async create (job: NewJob): Promise<void> {
+  async create (job: NewJob, signal?: AbortSignal): Promise<void> {
     const k = this.#keys
     await this.#exec(this.#redis.multi()
       .hset(k.meta(job.jobId), {
@@ -81,6 +90,7 @@ export class JobStore {
       .hset(k.counts(job.jobId), { count: 0, succeeded: 0, failed: 0, retries: 0 })
       .rpush(k.states(job.jobId), `queued ${job.submittedAt}`))
     try {
+      signal?.throwIfAborted()
       await this.#claimPrimaryKey(job)
     } catch (err) {
       // Best effort: when the claim failed because Redis is gone, its error is the one to
@@ -91,8 +101,13 @@ export class JobStore {
     // Three keys in three slots: separate commands, since a MULTI across slots fails on
     // Redis Cluster. The job's own keys above were written first, so a crash in between
     // leaves a job that is merely not yet listed.
+    signal?.throwIfAborted()
     await this.#redis.sadd(k.instanceJobs(job.instanceId), job.jobId)
-    await this.#redis.set(k.latestByPrimaryKey(job.owner, job.primaryKey), job.jobId)
+    signal?.throwIfAborted()
+    // The primarykey's earlier job is remembered, so discard() can point `latest` back at it.
+    const previous = await this.#redis.set(k.latestByPrimaryKey(job.owner, job.primaryKey), job.jobId, 'GET')
+    if (previous !== null) await this.#redis.hset(k.meta(job.jobId), 'previous_latest', previous)
+    signal?.throwIfAborted()
     await this.#redis.zadd(k.jobsIndex(), Date.parse(job.submittedAt), job.jobId)
   }
 
@@ -136,6 +151,31 @@ export class JobStore {
     await this.#exec(this.#redis.multi()
       .hset(this.#keys.meta(jobId), { state: 'running', started_at: startedAt })
       .rpush(this.#keys.states(jobId), `running ${new Date().toISOString()}`))
+  }
+
+  /**
+   * Marks a run of the job as open and returns its crash strikes: how many runs in a row
+   * ended without an orderly close (the process died under them) and counted nothing new.
+   * A job at two strikes crashed the process twice on resume: the runner quarantines it
+   * instead of looping (issue 18 item 1). A run that made progress clears the strikes, so a
+   * job merely interrupted by crashes or SIGKILL deploys is never quarantined.
+   */
+  async openRun (jobId: string): Promise<number> {
+    const meta = this.#keys.meta(jobId)
+    const [fields, count] = await this.#exec(this.#redis.multi()
+      .hmget(meta, 'run_open', 'run_start_count', 'crash_strikes')
+      .hget(this.#keys.counts(jobId), 'count')) as [Array<string | null>, string | null]
+    const [isOpen, startCount, strikes] = fields
+    const counted = Number(count ?? 0)
+    let newStrikes = Number(strikes ?? 0)
+    if (isOpen === '1') newStrikes = counted <= Number(startCount ?? -1) ? newStrikes + 1 : 0
+    await this.#redis.hset(meta, { run_open: 1, run_start_count: counted, crash_strikes: newStrikes })
+    return newStrikes
+  }
+
+  /** The run stopped in an orderly way (drained, paused): it was no crash. */
+  async closeRun (jobId: string): Promise<void> {
+    await this.#redis.hset(this.#keys.meta(jobId), 'run_open', 0)
   }
 
   /** A transition between live states (pause, resume). */
@@ -216,14 +256,19 @@ export class JobStore {
     return await this.#redis.zcard(this.#keys.jobsIndex())
   }
 
-  /** Removes every trace of a job that was never accepted (registration failed half-way). */
+  /**
+   * Removes every trace of a job that was never accepted (registration failed half-way or
+   * was given up): its keys, its claim on the primarykey, and `latest` points back at the
+   * primarykey's earlier job, so that job's status stays reachable by primarykey.
+   */
   async discard (jobId: string, primaryKey: string, instanceId: string, owner: string): Promise<void> {
     const k = this.#keys
-    await this.#redis.del(...k.jobKeys(jobId))
+    const previous = await this.#redis.hget(k.meta(jobId), 'previous_latest')
+    await this.#redis.eval(RESTORE_LATEST, 1, k.latestByPrimaryKey(owner, primaryKey), jobId, previous ?? '', this.#ttlSeconds)
     await this.#redis.eval(RELEASE_LIVE, 1, k.liveByPrimaryKey(owner, primaryKey), jobId)
-    await this.#redis.eval(RELEASE_LIVE, 1, k.latestByPrimaryKey(owner, primaryKey), jobId)
     await this.#redis.srem(k.instanceJobs(instanceId), jobId)
     await this.#redis.zrem(k.jobsIndex(), jobId)
+    await this.#redis.del(...k.jobKeys(jobId))
   }
 
   /** Runs a MULTI and checks every [err, result] tuple. */

@@ -13,10 +13,12 @@ import { InvalidRequestError, JobConflictError, PayloadTooLargeError, ShuttingDo
 import { newJobId } from '../job/job-id.js'
 import { specToWire, type JobSpec, type JobSpecLimits } from '../job/job-spec.js'
 import type { JobStore } from '../store/job-store.js'
+import type { Logger } from '../logger.js'
 import { withStore, type Redis } from '../store/redis.js'
 import { checkMediaType } from './media-type.js'
 import { createLineValidator } from './line-validator.js'
 import { createSpoolWriter } from './spool-writer.js'
+import { registerJob } from './register-job.js'
 
 export interface AcceptedJob {
   readonly jobId: string
@@ -30,6 +32,7 @@ export interface AcceptUploadDeps {
   readonly instanceId: string
   readonly redis: Redis
   readonly jobStore: JobStore
+  readonly log: Logger
   /** Throws TargetForbiddenError when the spec's target is not allowed. */
   readonly checkTarget: (spec: JobSpec) => Promise<void> | void
   /** Hands an accepted job to the runner. */
@@ -83,7 +86,7 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
 
   const spec = validator.spec as JobSpec
   try {
-    await withStore(deps.redis, async () => await deps.jobStore.create({
+    await registerJob({
       jobId,
       primaryKey: spec.primaryKey,
       specJson: JSON.stringify(specToWire(spec)),
@@ -92,12 +95,10 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
       instanceId: deps.instanceId,
       submittedAt: new Date().toISOString(),
       owner: request.owner
-    }))
+    }, { redis: deps.redis, jobStore: deps.jobStore, spoolDir: deps.upload.spoolDir, log: deps.log })
   } catch (err) {
     deps.onUploadBytes?.(validator.bytes, false)
     await spool.discard()
-    // Bounded: with Redis gone the 503 must still go out (the discard is then best effort).
-    await withStore(deps.redis, async () => await deps.jobStore.discard(jobId, spec.primaryKey, deps.instanceId, request.owner)).catch(() => {})
     throw err
   }
   deps.onUploadBytes?.(validator.bytes, true)

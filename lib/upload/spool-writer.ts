@@ -105,7 +105,7 @@ export class SpoolWriter extends Writable {
   }
 }
 
-function wrapFsError (err: unknown): Error {
+export function wrapFsError (err: unknown): Error {
   const code = errorCode(err)
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new InsufficientStorageError('the spool disk is full; try again later', { cause: err })

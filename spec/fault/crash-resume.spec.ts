@@ -75,7 +75,7 @@ describe('crash (SIGKILL) and resume', function () {
     // The crash really hit mid-job: progress is partial and the spool file is still there.
     const countAtCrash = await storedCount(first.prefix, jobId)
     expect(countAtCrash).to.be.below(TOTAL)
-    expect(await first.spoolFiles()).to.deep.equal([`${jobId}.ndjson`])
+    expect((await first.spoolFiles()).sort()).to.deep.equal([`${jobId}.ndjson`, `${jobId}.receipt.json`])
     expect(await rig.admin.hget(`${first.prefix}:job:{${jobId}}:meta`, 'state')).to.equal('running')
 
     const second = await start(first.options)

@@ -66,7 +66,7 @@ describe('SIGTERM mid-job', function () {
     expect(Object.keys(counts).filter((field) => field.startsWith('e:'))).to.deep.equal([])
     expect(Number(counts.count)).to.be.below(TOTAL)
     expect(await rig.admin.hget(`${first.prefix}:job:{${jobId}}:meta`, 'state')).to.equal('running')
-    expect(await first.spoolFiles()).to.deep.equal([`${jobId}.ndjson`])
+    expect((await first.spoolFiles()).sort()).to.deep.equal([`${jobId}.ndjson`, `${jobId}.receipt.json`])
 
     const second = await startChronosProcess(first.options)
     const status = await second.waitForState(jobId, undefined, 60_000)

@@ -13,6 +13,8 @@ export function retryFailedHandler (deps: Deps): Middleware<AppState> {
     spoolDir: deps.config.upload.spoolDir,
     instanceId: deps.config.jobs.instanceId,
     jobStore: deps.jobStore,
+    redis: deps.redis,
+    log: deps.log,
     enqueue: (jobId: string) => deps.runner.enqueue(jobId)
   }
   return async function retryFailedJob (ctx: ParameterizedContext<AppState> & { params?: Record<string, string> }) {
@@ -20,7 +22,7 @@ export function retryFailedHandler (deps: Deps): Middleware<AppState> {
     const snapshot = await withStore(deps.redis, async () => await deps.jobStore.get(parent.job_id))
     const specJson = snapshot?.meta.spec
     if (specJson === undefined) throw new NotFoundError(`no job found for key ${JSON.stringify(parent.job_id)}`)
-    const job = await withStore(deps.redis, async () => await retryFailed(parent, specJson, ctx.state.owner, retryDeps))
+    const job = await retryFailed(parent, specJson, ctx.state.owner, retryDeps)
     respondAccepted(ctx, job, { parent_job_id: parent.job_id })
   }
 }

@@ -12,6 +12,7 @@ export function runHandler (deps: Deps): Middleware<AppState> {
     instanceId: deps.config.jobs.instanceId,
     redis: deps.redis,
     jobStore: deps.jobStore,
+    log: deps.log,
     checkTarget: (spec: JobSpec) => {
       deps.targetPolicy.check(spec)
       if (spec.callbackUrl !== null) deps.targetPolicy.check(callbackTarget(spec.callbackUrl))
