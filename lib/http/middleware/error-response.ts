@@ -1,19 +1,32 @@
 /**
  * Any error → `{"error":{"code","message","details"}}` with its status. ChronosErrors are
  * exposed as they are (logged at info); anything else is `internal`, 500, logged once at
- * error with its stack, and its message is not shown to the client.
+ * error with its stack, and its message is not shown to the client. The router's own
+ * answers (404 no route; 405 and 501 from allowedMethods(), which sets Allow but no body)
+ * get the same shape, so no error goes out as text/plain (issue 18 item 12).
  */
 import type { Middleware } from 'koa'
 import { isChronosError, JobConflictError } from '../../errors.js'
 import type { AppState } from '../app-state.js'
 
+/** Answers the router leaves without a body, and their wire codes. */
+const ROUTER_ANSWERS: Partial<Record<number, string>> = { 404: 'not_found', 405: 'method_not_allowed', 501: 'not_implemented' }
+const ROUTER_MESSAGES: Record<string, string> = {
+  not_found: 'no route for',
+  method_not_allowed: 'method not allowed:',
+  not_implemented: 'method not implemented:'
+}
+
 export function errorResponse (): Middleware<AppState> {
   return async function errorResponseMiddleware (ctx, next) {
     try {
       await next()
-      if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404
-        ctx.body = { error: { code: 'not_found', message: `no route for ${ctx.method} ${ctx.path}`, details: [] } }
+      const code = ROUTER_ANSWERS[ctx.status]
+      if (code !== undefined && ctx.body == null) {
+        const status = ctx.status
+        ctx.body = { error: { code, message: `${ROUTER_MESSAGES[code]} ${ctx.method} ${ctx.path}`, details: [] } }
+        // Setting a body makes Koa assume 200 unless the status was set explicitly.
+        ctx.status = status
       }
     } catch (err) {
       if (isChronosError(err)) {
