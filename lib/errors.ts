@@ -108,6 +108,15 @@ export class InvalidStateError extends ChronosError {
   readonly status = 409
 }
 
+/**
+ * The client went away (reset, or cut off by the idle timeout) before its request ended.
+ * Nobody reads the answer; 499 is nginx's "client closed request", for the access log.
+ */
+export class ClientAbortedError extends ChronosError {
+  readonly code = 'client_aborted'
+  readonly status = 499
+}
+
 /** A bad process environment at boot. Never reaches HTTP: main.ts prints it and exits. */
 export class ConfigError extends Error {
   readonly code = 'config_error'

@@ -37,7 +37,7 @@ export async function startService (config: Readonly<Config>, log: Logger, overr
     log.warn({ waitedMs: REDIS_BOOT_WAIT_MS }, 'redis is not reachable yet: uploads get 503 until it is')
   }
   if (config.http.apiKeys.length === 0) log.warn('CHRONOS_API_KEYS is not set: the API is open to anyone who can reach it')
-  const server = await listen(createApp(deps).callback(), config.http)
+  const server = await listen(createApp(deps).callback(), config.http, log.child({ component: 'http' }))
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host
   const url = `http://${host}:${serverPort(server)}`
   log.info({ url, instanceId: config.jobs.instanceId }, 'chronos listening')

@@ -14,6 +14,8 @@ export type { Redis }
 
 /** How long a request path waits for Redis before answering 503. */
 export const STORE_TIMEOUT_MS = 2000
+/** How long a reachability probe (/info, /readyz) waits for PONG. */
+export const PROBE_TIMEOUT_MS = 500
 
 export function createRedis (config: RedisConfig, connectionName: string): Redis {
   return new Redis(config.url, {
@@ -28,6 +30,22 @@ export function createRedis (config: RedisConfig, connectionName: string): Redis
 
 export function isReady (redis: Redis): boolean {
   return redis.status === 'ready'
+}
+
+/**
+ * Whether Redis answers a PING within `timeoutMs`. The connection status alone says 'ready'
+ * while Redis is frozen (SIGSTOP, a wedged server, a network dropping packets without a
+ * reset): only an answer proves it is reachable (issue 18 item 12). Never rejects.
+ */
+export async function probeRedis (redis: Redis, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
+  if (!isReady(redis)) return false
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs) })
+  try {
+    return await Promise.race([redis.ping().then((reply) => reply === 'PONG', () => false), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import {
 } from '../errors.js'
 import { parseJobSpec, specToWire, type JobSpec, type JobSpecLimits } from '../job/job-spec.js'
 import { recordProblem, RECORD_REASON_TEXT } from '../job/record.js'
+import { repeatedFieldsError } from '../job/duplicate-keys.js'
 
 export const MAX_DETAILS = 20
 const LF = 0x0a
@@ -211,7 +212,7 @@ export class LineValidator extends Transform {
     } catch {
       return this.#invalid(lineNumber, RECORD_REASON_TEXT.not_json)
     }
-    return this.#acceptSpec(value, lineNumber, out)
+    return repeatedFieldsError(text, lineNumber) ?? this.#acceptSpec(value, lineNumber, out)
   }
 
   #acceptSpec (value: unknown, lineNumber: number, out: Buffer[]): Error | null {

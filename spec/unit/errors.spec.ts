@@ -2,7 +2,7 @@
 // table-driven style: every class keeps its code, HTTP status and expose flag.
 import { expect } from 'chai'
 import {
-  ChronosError, ConfigError, EmptyJobError, InsufficientStorageError, InvalidConfigError,
+  ChronosError, ClientAbortedError, ConfigError, EmptyJobError, InsufficientStorageError, InvalidConfigError,
   InvalidRecordError, InvalidRequestError, InvalidStateError, JobConflictError, LineTooLargeError,
   NotFoundError, PayloadTooLargeError, ShuttingDownError, StoreUnavailableError, TargetForbiddenError,
   UnauthorizedError, UnsupportedMediaTypeError, errorCode, isChronosError, type ErrorOptions
@@ -24,7 +24,8 @@ const catalogue: Array<[ErrorClass, string, number]> = [
   [ShuttingDownError, 'shutting_down', 503],
   [NotFoundError, 'not_found', 404],
   [InvalidRequestError, 'invalid_request', 400],
-  [InvalidStateError, 'invalid_state', 409]
+  [InvalidStateError, 'invalid_state', 409],
+  [ClientAbortedError, 'client_aborted', 499]
 ]
 
 describe('ChronosError subclasses', () => {

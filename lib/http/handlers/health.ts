@@ -1,5 +1,6 @@
 /**
- * GET /healthz (the process answers) and GET /readyz: Redis answers, the spool directory
+ * GET /healthz (the process answers) and GET /readyz: Redis answers a PING within 500 ms
+ * (the same probe as /info), the spool directory
  * takes a file (a real write: `access(W_OK)` says yes to root for anything) and has at least
  * CHRONOS_SPOOL_MIN_FREE_BYTES free, and uploads are being taken.
  */
@@ -9,7 +10,7 @@ import { join } from 'node:path'
 import type { Middleware } from 'koa'
 import type { Deps } from '../../deps.js'
 import type { AppState } from '../app-state.js'
-import { isReady, withStore } from '../../store/redis.js'
+import { probeRedis } from '../../store/redis.js'
 
 export function healthHandler (): Middleware<AppState> {
   return async function healthz (ctx) {
@@ -21,7 +22,7 @@ export function readyHandler (deps: Deps): Middleware<AppState> {
   const { spoolDir, minFreeBytes } = deps.config.upload
   return async function readyz (ctx) {
     const [redis, spool, freeBytes] = await Promise.all([
-      isReady(deps.redis) && withStore(deps.redis, async () => await deps.redis.ping()).then(() => true, () => false),
+      probeRedis(deps.redis),
       isWritable(spoolDir),
       freeSpace(spoolDir)
     ])

@@ -1,21 +1,26 @@
-/** GET /info: name, version, uptime, Node, Redis reachability, jobs, effective limits. No secrets. */
+/**
+ * GET /info: name, version, uptime, Node, Redis reachability, jobs, effective limits. No
+ * secrets. Reachability is a PING answered within 500 ms (probeRedis), so /info itself
+ * answers promptly even while Redis is frozen.
+ */
 import type { Middleware } from 'koa'
 import type { Deps } from '../../deps.js'
 import type { AppState } from '../app-state.js'
 import { VERSION } from '../../version.js'
-import { isReady } from '../../store/redis.js'
+import { probeRedis } from '../../store/redis.js'
 
 export function infoHandler (deps: Deps): Middleware<AppState> {
   const { config } = deps
   return async function info (ctx) {
     const delay = deps.eventLoopDelay
+    const isReachable = await probeRedis(deps.redis)
     ctx.body = {
       name: 'chronos',
       version: VERSION,
       uptime_s: Math.round((Date.now() - deps.startedAtMs) / 1000),
       node: process.version,
       instance_id: config.jobs.instanceId,
-      redis: { reachable: isReady(deps.redis) },
+      redis: { reachable: isReachable },
       accepting_uploads: deps.isAcceptingUploads,
       jobs: { active: deps.runner.activeCount, queued: deps.runner.queuedCount },
       event_loop_delay_p99_ms: Math.round(delay.percentile(99) / 1e4) / 100,

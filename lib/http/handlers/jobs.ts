@@ -2,9 +2,9 @@
 import type { Middleware } from 'koa'
 import type { Deps } from '../../deps.js'
 import type { AppState } from '../app-state.js'
-import { InvalidRequestError } from '../../errors.js'
 import { toJobStatus } from '../../job/job-status.js'
 import { withStore } from '../../store/redis.js'
+import { queryInteger } from '../query-integer.js'
 
 const MAX_LIMIT = 100
 
@@ -18,13 +18,4 @@ export function jobsHandler (deps: Deps): Middleware<AppState> {
     const next = offset + limit < total ? offset + limit : null
     ctx.body = { jobs: visible, next_offset: next }
   }
-}
-
-function queryInteger (value: unknown, fallback: number, min: number, max: number, name: string): number {
-  if (value === undefined) return fallback
-  const number = Number(value)
-  if (typeof value !== 'string' || !Number.isSafeInteger(number) || number < min || number > max) {
-    throw new InvalidRequestError(`query parameter "${name}" must be an integer from ${min} to ${max}`)
-  }
-  return number
 }

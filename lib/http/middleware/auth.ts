@@ -10,6 +10,8 @@ import { UnauthorizedError } from '../../errors.js'
 import type { AppState } from '../app-state.js'
 
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics'])
+/** RFC 9110 §11.6.1: a 401 says which scheme would work (issue 18 item 12). */
+const CHALLENGE = 'Bearer realm="chronos"'
 
 export function keyFingerprint (key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 16)
@@ -21,12 +23,18 @@ export function auth (apiKeys: readonly string[]): Middleware<AppState> {
     ctx.state.owner = ''
     if (digests.length === 0 || OPEN_PATHS.has(ctx.path)) return await next()
     const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))
-    if (match === null) throw new UnauthorizedError('missing API key: send Authorization: Bearer <key>')
+    if (match === null) {
+      ctx.set('www-authenticate', CHALLENGE)
+      throw new UnauthorizedError('missing API key: send Authorization: Bearer <key>')
+    }
     const key = match[1] as string
     const digest = createHash('sha256').update(key).digest()
     let isKnown = false
     for (const known of digests) isKnown = timingSafeEqual(known, digest) || isKnown
-    if (!isKnown) throw new UnauthorizedError('unknown API key')
+    if (!isKnown) {
+      ctx.set('www-authenticate', CHALLENGE)
+      throw new UnauthorizedError('unknown API key')
+    }
     ctx.state.owner = keyFingerprint(key)
     await next()
   }
