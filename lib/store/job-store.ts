@@ -154,22 +154,25 @@ export class JobStore {
   }
 
   /**
-   * Marks a run of the job as open and returns its crash strikes: how many runs in a row
-   * ended without an orderly close (the process died under them) and counted nothing new.
-   * A job at two strikes crashed the process twice on resume: the runner quarantines it
-   * instead of looping (issue 18 item 1). A run that made progress clears the strikes, so a
-   * job merely interrupted by crashes or SIGKILL deploys is never quarantined.
+   * Marks a run of the job as open and returns its crash strikes: how many resumes in a row
+   * the process died under (the run never closed) without counting anything new. A job at two
+   * strikes crashed the process twice on resume: the runner quarantines it instead of
+   * looping (issue 18 item 1). The first run's death earns no strike (the job may simply have
+   * been interrupted), and a run that made progress clears them, so a job merely interrupted
+   * by crashes or SIGKILL deploys is never quarantined.
    */
   async openRun (jobId: string): Promise<number> {
     const meta = this.#keys.meta(jobId)
     const [fields, count] = await this.#exec(this.#redis.multi()
-      .hmget(meta, 'run_open', 'run_start_count', 'crash_strikes')
+      .hmget(meta, 'run_open', 'run_start_count', 'crash_strikes', 'runs')
       .hget(this.#keys.counts(jobId), 'count')) as [Array<string | null>, string | null]
-    const [isOpen, startCount, strikes] = fields
+    const [isOpen, startCount, strikes, runs] = fields
     const counted = Number(count ?? 0)
+    const previousRuns = Number(runs ?? 0)
     let newStrikes = Number(strikes ?? 0)
-    if (isOpen === '1') newStrikes = counted <= Number(startCount ?? -1) ? newStrikes + 1 : 0
-    await this.#redis.hset(meta, { run_open: 1, run_start_count: counted, crash_strikes: newStrikes })
+    if (counted > Number(startCount ?? -1)) newStrikes = 0
+    else if (isOpen === '1' && previousRuns >= 2) newStrikes++
+    await this.#redis.hset(meta, { run_open: 1, run_start_count: counted, crash_strikes: newStrikes, runs: previousRuns + 1 })
     return newStrikes
   }
 
