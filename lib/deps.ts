@@ -2,36 +2,24 @@
  * Builds the long-lived services in dependency order and closes them in reverse:
  * Redis → stores → job runner. Handlers and main.ts receive this one object.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
-import { createRedis, isReady, quitRedis, type Redis } from './store/redis.js'
-import { Metrics } from './metrics.js'
+import { createRedis, isReady, quitRedis } from './store/redis.js'
+import { Metrics } from './http/metrics.js'
+import type { HttpDeps } from './http/http-deps.js'
 import { Keys } from './store/keys.js'
 import { JobStore } from './store/job-store.js'
 import { OutcomeStore } from './store/outcome-store.js'
-import { JobRunner } from './job/job-runner.js'
+import { JobRunner } from './runner/job-runner.js'
 import { specLimits } from './upload/accept-upload.js'
-import { createTargetPolicy, type TargetPolicy } from './job/target-policy.js'
+import { createTargetPolicy } from './delivery/target-policy.js'
 import { createGuardedConnector, type LookupFunction } from './delivery/guarded-connector.js'
 import { sendFinalCallback } from './delivery/final-callback.js'
-import { urlPort } from './job/job-spec.js'
+import { urlPort } from './domain/job-spec.js'
 
-export interface Deps {
-  readonly config: Readonly<Config>
-  readonly log: Logger
-  readonly redis: Redis
-  readonly keys: Keys
-  readonly jobStore: JobStore
-  readonly outcomeStore: OutcomeStore
-  readonly runner: JobRunner
-  readonly targetPolicy: TargetPolicy
-  readonly metrics: Metrics
-  readonly eventLoopDelay: IntervalHistogram
-  readonly startedAtMs: number
-  /** Flipped off at SIGTERM: new uploads get 503. */
-  isAcceptingUploads: boolean
-}
+/** Everything the HTTP layer is given (lib/http/http-deps.ts): built here, closed in closeDeps(). */
+export type Deps = HttpDeps
 
 /** Seams for tests: replace what the network would otherwise decide. */
 export interface DepsOverrides {

@@ -3,8 +3,8 @@
  * the job's concurrency. A Pool never follows redirects (DESIGN §2, §4b).
  */
 import { Pool } from 'undici'
-import type { JobSpec } from '../job/job-spec.js'
-import { targetOrigin } from '../job/job-spec.js'
+import type { JobSpec } from '../domain/job-spec.js'
+import { targetOrigin } from '../domain/job-spec.js'
 
 export type { Pool }
 

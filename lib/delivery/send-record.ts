@@ -16,9 +16,9 @@
  * are appended.
  */
 import type { Pool } from 'undici'
-import type { JobSpec } from '../job/job-spec.js'
-import type { JobRecord } from '../job/record.js'
-import type { FailureReason, Outcome } from '../job/outcome.js'
+import type { JobSpec } from '../domain/job-spec.js'
+import type { JobRecord } from '../domain/record.js'
+import type { FailureReason, Outcome } from '../domain/outcome.js'
 import { VERSION } from '../version.js'
 import { LiveList, type LiveItem } from './live-list.js'
 import { takeSnippet } from './snippet.js'

@@ -5,7 +5,7 @@
  * and shaped, and auth runs before any upload byte is read.
  */
 import Koa from 'koa'
-import type { Deps } from '../deps.js'
+import type { HttpDeps as Deps } from './http-deps.js'
 import type { AppState } from './app-state.js'
 import { requestContext } from './middleware/request-context.js'
 import { accessLog } from './middleware/access-log.js'

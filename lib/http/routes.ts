@@ -1,6 +1,6 @@
 /** The route table: method + path → handler, nothing else. */
 import Router from '@koa/router'
-import type { Deps } from '../deps.js'
+import type { HttpDeps as Deps } from './http-deps.js'
 import type { AppState } from './app-state.js'
 import { runHandler } from './handlers/run.js'
 import { statusHandler, jobHandler } from './handlers/status.js'

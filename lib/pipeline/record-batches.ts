@@ -10,8 +10,8 @@
  * generation growth was what drove peak RSS and GC time, README Performance).
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import { parseRecord, type JobRecord, type RecordReason } from '../job/record.js'
-import { BitWindow, type BitsReader } from './bit-window.js'
+import { parseRecord, type JobRecord, type RecordReason } from '../domain/record.js'
+import { BitWindow, type BitsReader } from '../spool/bit-window.js'
 
 export interface InvalidLine {
   readonly index: number

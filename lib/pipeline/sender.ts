@@ -23,8 +23,8 @@
  * its callback, is a bug and tears the pipeline down.
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import type { Outcome } from '../job/outcome.js'
-import type { JobRecord } from '../job/record.js'
+import type { Outcome } from '../domain/outcome.js'
+import type { JobRecord } from '../domain/record.js'
 import type { InvalidLine, RecordBatch } from './record-batches.js'
 import type { Attempt, AttemptSender } from '../delivery/send-record.js'
 import { toOutcome } from '../delivery/send-record.js'

@@ -12,7 +12,7 @@
  * once. Only a lost job state (StateLostError) fails the stream.
  */
 import { Writable } from 'node:stream'
-import type { Outcome } from '../job/outcome.js'
+import type { Outcome } from '../domain/outcome.js'
 import type { Logger } from '../logger.js'
 
 export interface StatusSinkOptions {

@@ -8,10 +8,8 @@
 import type { Redis } from './redis.js'
 import type { Keys } from './keys.js'
 import { JobConflictError } from '../errors.js'
-
-export type JobState = 'queued' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed'
-
-export const LIVE_STATES: ReadonlySet<JobState> = new Set(['queued', 'running', 'paused'])
+import { LIVE_STATES, type JobState, type StoredJob } from '../domain/job-meta.js'
+import { jobFromHashes } from './job-hashes.js'
 
 export interface NewJob {
   readonly jobId: string
@@ -26,12 +24,6 @@ export interface NewJob {
   readonly owner: string
   /** The job whose failed records this job sends again (retry-failed). */
   readonly parentJobId?: string
-}
-
-/** Everything stored about a job: meta hash and counts hash, as Redis returns them. */
-export interface JobSnapshot {
-  readonly meta: Readonly<Record<string, string>>
-  readonly counts: Readonly<Record<string, string>>
 }
 
 /** Compare-and-delete: drop the primarykey's live pointer only if it still names this job. */
@@ -132,13 +124,13 @@ export class JobStore {
     return state !== null && LIVE_STATES.has(state as JobState)
   }
 
-  async get (jobId: string): Promise<JobSnapshot | null> {
+  async get (jobId: string): Promise<StoredJob | null> {
     const results = await this.#exec(this.#redis.multi()
       .hgetall(this.#keys.meta(jobId))
       .hgetall(this.#keys.counts(jobId)))
     const meta = results[0] as Record<string, string>
     if (Object.keys(meta).length === 0) return null
-    return { meta, counts: results[1] as Record<string, string> }
+    return jobFromHashes(meta, results[1] as Record<string, string>)
   }
 
   /** A job id, or one of the owner's primarykeys meaning its latest job. */
@@ -229,24 +221,24 @@ export class JobStore {
   }
 
   /** Unfinished jobs owned by an instance, oldest first (resumed at start). */
-  async listOwned (instanceId: string): Promise<JobSnapshot[]> {
+  async listOwned (instanceId: string): Promise<StoredJob[]> {
     const jobIds = await this.#redis.smembers(this.#keys.instanceJobs(instanceId))
-    const jobs: JobSnapshot[] = []
+    const jobs: StoredJob[] = []
     for (const jobId of jobIds) {
       const job = await this.get(jobId)
       if (job === null) {
         await this.#redis.srem(this.#keys.instanceJobs(instanceId), jobId)
         continue
       }
-      if (LIVE_STATES.has(job.meta.state as JobState)) jobs.push(job)
+      if (LIVE_STATES.has(job.meta.state)) jobs.push(job)
     }
-    return jobs.sort((a, b) => (a.meta.submitted_at ?? '').localeCompare(b.meta.submitted_at ?? ''))
+    return jobs.sort((a, b) => (a.meta.submittedAt ?? '').localeCompare(b.meta.submittedAt ?? ''))
   }
 
   /** Job ids, newest first; ids whose keys expired are pruned from the index as met. */
-  async listRecent (offset: number, limit: number): Promise<JobSnapshot[]> {
+  async listRecent (offset: number, limit: number): Promise<StoredJob[]> {
     const jobIds = await this.#redis.zrevrange(this.#keys.jobsIndex(), offset, offset + limit - 1)
-    const jobs: JobSnapshot[] = []
+    const jobs: StoredJob[] = []
     for (const jobId of jobIds) {
       const job = await this.get(jobId)
       if (job === null) await this.#redis.zrem(this.#keys.jobsIndex(), jobId)

@@ -10,8 +10,8 @@
 import { readFileSync } from 'node:fs'
 import type { Redis } from './redis.js'
 import type { Keys } from './keys.js'
-import type { Outcome } from '../job/outcome.js'
-import { latencyBucket } from '../job/latency-histogram.js'
+import type { Outcome } from '../domain/outcome.js'
+import { latencyBucket } from '../domain/latency-histogram.js'
 
 const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-5.lua', import.meta.url), 'utf8')
 

@@ -10,21 +10,17 @@ import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import type { DeliveryConfig, UploadConfig } from '../config.js'
 import { InvalidRequestError, JobConflictError, PayloadTooLargeError, ShuttingDownError, errorCode } from '../errors.js'
-import { newJobId } from '../job/job-id.js'
-import { specToWire, type JobSpec, type JobSpecLimits } from '../job/job-spec.js'
+import { newJobId, type AcceptedJob } from '../domain/job-id.js'
+import { specToWire, type JobSpec, type JobSpecLimits } from '../domain/job-spec.js'
 import type { JobStore } from '../store/job-store.js'
 import type { Logger } from '../logger.js'
 import { withStore, type Redis } from '../store/redis.js'
 import { checkMediaType } from './media-type.js'
 import { createLineValidator } from './line-validator.js'
-import { createSpoolWriter } from './spool-writer.js'
-import { registerJob } from './register-job.js'
+import { createSpoolWriter } from '../spool/spool-writer.js'
+import { registerJob } from '../runner/register-job.js'
 
-export interface AcceptedJob {
-  readonly jobId: string
-  readonly primaryKey: string
-  readonly records: number
-}
+export type { AcceptedJob }
 
 export interface AcceptUploadDeps {
   readonly upload: UploadConfig

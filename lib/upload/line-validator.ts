@@ -14,9 +14,9 @@ import {
   EmptyJobError, InvalidConfigError, InvalidRecordError, LineTooLargeError, PayloadTooLargeError,
   type LineProblem
 } from '../errors.js'
-import { parseJobSpec, specToWire, type JobSpec, type JobSpecLimits } from '../job/job-spec.js'
-import { recordProblem, RECORD_REASON_TEXT } from '../job/record.js'
-import { repeatedFieldsError } from '../job/duplicate-keys.js'
+import { parseJobSpec, specToWire, type JobSpec, type JobSpecLimits } from '../domain/job-spec.js'
+import { recordProblem, RECORD_REASON_TEXT } from '../domain/record.js'
+import { repeatedFieldsError } from '../domain/duplicate-keys.js'
 
 export const MAX_DETAILS = 20
 const LF = 0x0a

@@ -4,7 +4,7 @@
 // Mechanisms under test:
 //   - lib/upload/accept-upload.ts: pipeline(request, [gunzip,] validator, spool) torn down by
 //     the aborted request; spool.discard() before anything is registered in Redis;
-//   - lib/upload/spool-writer.ts _destroy(): the `.ndjson.partial` file is unlinked.
+//   - lib/spool/spool-writer.ts _destroy(): the `.ndjson.partial` file is unlinked.
 import { request as httpRequest, type ClientRequest } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createGzip } from 'node:zlib'

@@ -6,13 +6,13 @@
 //
 // Mechanisms under test:
 //   - lib/service.ts sweepPartialUploads(): `*.ndjson.partial` removed at start;
-//   - lib/job/job-runner.ts resumeOwned() → lib/store/job-store.ts listOwned(instanceId):
+//   - lib/runner/job-runner.ts resumeOwned() → lib/store/job-store.ts listOwned(instanceId):
 //     only this CHRONOS_INSTANCE_ID's set of unfinished jobs is resumed;
-//   - lib/pipeline/record-parser.ts with readDoneBits (lib/store/outcome-store.ts): resumed
+//   - lib/pipeline/record-batches.ts with readDoneBits (lib/store/outcome-store.ts): resumed
 //     records whose done bit is set are skipped;
-//   - lib/store/lua/record-outcomes-4.lua: SETBIT per record makes every outcome count once;
+//   - lib/store/lua/record-outcomes-5.lua: SETBIT per record makes every outcome count once;
 //   - lib/pipeline/status-sink.ts: what is lost in a crash is at most one unflushed batch;
-//   - lib/job/job-runner.ts #finish(): the spool file is unlinked when the job ends.
+//   - lib/runner/job-runner.ts #finish(): the spool file is unlinked when the job ends.
 import { randomUUID } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { writeFile } from 'node:fs/promises'

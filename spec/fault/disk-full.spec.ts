@@ -4,7 +4,7 @@
 // mount is refused, the tests are skipped with the reason in their title.
 //
 // Mechanisms under test:
-//   - lib/upload/spool-writer.ts: ENOSPC wrapped as InsufficientStorageError (507); the
+//   - lib/spool/spool-writer.ts: ENOSPC wrapped as InsufficientStorageError (507); the
 //     `.ndjson.partial` file unlinked on destroy / discard();
 //   - lib/upload/accept-upload.ts: the job is registered only after the spool file is
 //     committed, so a failed spool leaves no key.

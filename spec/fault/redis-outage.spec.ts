@@ -10,9 +10,9 @@
 //     withStore(): request paths answer 503 at once when the connection is not ready;
 //   - lib/pipeline/status-sink.ts #store(): a failed batch is retried until stored; a full
 //     batch holds the sink's write callback, which is what backpressures the sender;
-//   - lib/store/lua/record-outcomes-4.lua: SETBIT per record, so a batch re-sent by ioredis
+//   - lib/store/lua/record-outcomes-5.lua: SETBIT per record, so a batch re-sent by ioredis
 //     after a reconnect, or retried by the sink, counts nothing twice; it returns -1 when the
-//     job's meta hash is gone → StateLostError → lib/job/job-runner.ts recordStateLost();
+//     job's meta hash is gone → StateLostError → lib/runner/job-runner.ts recordStateLost();
 //   - lib/store/redis-checks.ts warnAboutRedisPolicy().
 // The CLIENT KILL loop rarely cuts a connection between a script's execution and its reply;
 // spec/helpers/redis-proxy.ts does that on purpose, so idempotency is proven every run.

@@ -6,11 +6,11 @@
 //   - lib/main.ts: SIGTERM → service.stop() → process.exit(0);
 //   - lib/service.ts stop(): isAcceptingUploads off (lib/upload/accept-upload.ts answers 503
 //     shutting_down) and the listener closed;
-//   - lib/deps.ts closeDeps() → lib/job/job-runner.ts close(graceMs) → lib/job/run-job.ts
+//   - lib/deps.ts closeDeps() → lib/runner/job-runner.ts close(graceMs) → lib/runner/run-job.ts
 //     drain(): sender.stopIntake() (lib/pipeline/sender.ts) lets in-flight attempts finish,
 //     the status sink (lib/pipeline/status-sink.ts) flushes them in _final; the job is left
 //     `running` in Redis, its spool file kept;
-//   - on restart, resume from the done bitmap (lib/pipeline/record-parser.ts).
+//   - on restart, resume from the done bitmap (lib/pipeline/record-batches.ts).
 import { expect } from 'chai'
 import { startChronosProcess } from '../helpers/chronos-process.js'
 import { useFaultRig } from '../helpers/fault-rig.js'

@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto'
 import { expect } from 'chai'
 import { Redis } from 'ioredis'
 import { JobConflictError } from '../../lib/errors.js'
-import type { Outcome } from '../../lib/job/outcome.js'
-import { latencyBucket } from '../../lib/job/latency-histogram.js'
+import type { Outcome } from '../../lib/domain/outcome.js'
+import { latencyBucket } from '../../lib/domain/latency-histogram.js'
 import { JobStore, type NewJob } from '../../lib/store/job-store.js'
 import { Keys } from '../../lib/store/keys.js'
 import { OutcomeStore, StateLostError } from '../../lib/store/outcome-store.js'
@@ -354,17 +354,17 @@ describe('JobStore', () => {
     expect(await jobs.findLive('', job.primaryKey)).to.equal(job.jobId)
     const snapshot = await jobs.get(job.jobId)
     expect(snapshot?.meta).to.include({
-      job_id: job.jobId,
-      primarykey: job.primaryKey,
+      jobId: job.jobId,
+      primaryKey: job.primaryKey,
       state: 'queued',
-      total: '100',
-      spec: job.specJson,
-      spool_path: job.spoolPath,
-      instance: job.instanceId,
+      total: 100,
+      specJson: job.specJson,
+      spoolPath: job.spoolPath,
+      instanceId: job.instanceId,
       owner: '',
-      submitted_at: job.submittedAt
+      submittedAt: job.submittedAt
     })
-    expect(snapshot?.counts).to.deep.equal({ count: '0', succeeded: '0', failed: '0', retries: '0' })
+    expect(snapshot?.counts).to.include({ count: 0, succeeded: 0, failed: 0, retries: 0, timeMinMs: null, timeMaxMs: null })
   })
 
   it('returns null from get() and findLive() for unknown jobs and primarykeys', async () => {
@@ -438,14 +438,16 @@ describe('JobStore', () => {
       expect(await redis.smembers(keys.instanceJobs(job.instanceId))).to.deep.equal([])
       const snapshot = await jobs.get(job.jobId)
       expect(snapshot?.meta.state).to.equal('completed')
-      expect(Number.isNaN(Date.parse(snapshot?.meta.finished_at ?? '')), 'finished_at is a date').to.equal(false)
+      expect(Number.isNaN(Date.parse(snapshot?.meta.finishedAt ?? '')), 'finished_at is a date').to.equal(false)
     })
 
     it('stores the error of a failed job', async () => {
       const job = newJob()
       await jobs.create(job)
       await jobs.finish(job.jobId, 'failed', { code: 'spool_lost', message: 'the spool file is gone' })
-      expect((await jobs.get(job.jobId))?.meta).to.include({ state: 'failed', error_code: 'spool_lost', error_message: 'the spool file is gone' })
+      const { meta } = await jobs.get(job.jobId) ?? {}
+      expect(meta?.state).to.equal('failed')
+      expect(meta?.error).to.deep.equal({ code: 'spool_lost', message: 'the spool file is gone' })
     })
 
     it('frees the primarykey for a new job', async () => {
@@ -502,7 +504,9 @@ describe('JobStore', () => {
         const failedWrites = metaWrites.filter((args) => args.includes('state') && args.includes('failed'))
         expect(failedWrites, 'writes of state=failed').to.not.have.length(0)
         for (const args of failedWrites) expect(args, 'a write of state=failed').to.include('error_code')
-        expect((await jobs.get(job.jobId))?.meta).to.include({ state: 'failed', error_code: 'state_lost' })
+        const { meta } = await jobs.get(job.jobId) ?? {}
+        expect(meta?.state).to.equal('failed')
+        expect(meta?.error?.code).to.equal('state_lost')
       } finally {
         monitor.disconnect()
       }
@@ -537,9 +541,9 @@ describe('JobStore', () => {
       await jobs.setLiveState(newer.jobId, 'paused')
       await jobs.finish(finished.jobId, 'completed')
       const owned = await jobs.listOwned('instance-a')
-      expect(owned.map((job) => job.meta.job_id)).to.deep.equal([older.jobId, newer.jobId])
+      expect(owned.map((job) => job.meta.jobId)).to.deep.equal([older.jobId, newer.jobId])
       expect(owned[1]?.meta.state).to.equal('paused')
-      expect((await jobs.listOwned('instance-b')).map((job) => job.meta.job_id)).to.deep.equal([elsewhere.jobId])
+      expect((await jobs.listOwned('instance-b')).map((job) => job.meta.jobId)).to.deep.equal([elsewhere.jobId])
     })
 
     it('prunes jobs whose keys are gone', async () => {
@@ -557,9 +561,9 @@ describe('JobStore', () => {
       for (const job of created) await jobs.create(job)
       await jobs.finish(created[0]?.jobId as string, 'completed')
       const ids = created.map((job) => job.jobId).reverse()
-      expect((await jobs.listRecent(0, 10)).map((job) => job.meta.job_id)).to.deep.equal(ids)
-      expect((await jobs.listRecent(0, 2)).map((job) => job.meta.job_id)).to.deep.equal(ids.slice(0, 2))
-      expect((await jobs.listRecent(2, 2)).map((job) => job.meta.job_id)).to.deep.equal(ids.slice(2))
+      expect((await jobs.listRecent(0, 10)).map((job) => job.meta.jobId)).to.deep.equal(ids)
+      expect((await jobs.listRecent(0, 2)).map((job) => job.meta.jobId)).to.deep.equal(ids.slice(0, 2))
+      expect((await jobs.listRecent(2, 2)).map((job) => job.meta.jobId)).to.deep.equal(ids.slice(2))
       expect(await jobs.countJobs()).to.equal(3)
     })
 
@@ -569,7 +573,7 @@ describe('JobStore', () => {
       await jobs.create(kept)
       await jobs.create(expired)
       await redis.del(...keys.jobKeys(expired.jobId))
-      expect((await jobs.listRecent(0, 10)).map((job) => job.meta.job_id)).to.deep.equal([kept.jobId])
+      expect((await jobs.listRecent(0, 10)).map((job) => job.meta.jobId)).to.deep.equal([kept.jobId])
       expect(await jobs.countJobs()).to.equal(1)
     })
   })

@@ -6,8 +6,8 @@ import { expect } from 'chai'
 import { Pool } from 'undici'
 import type { Attempt } from '../../lib/delivery/send-record.js'
 import { createAttemptSender } from '../../lib/delivery/send-record.js'
-import { parseJobSpec, type JobSpec } from '../../lib/job/job-spec.js'
-import type { JobRecord } from '../../lib/job/record.js'
+import { parseJobSpec, type JobSpec } from '../../lib/domain/job-spec.js'
+import type { JobRecord } from '../../lib/domain/record.js'
 import { startTarget, type Target } from '../helpers/target.js'
 
 const LIMITS = { defaultConcurrency: 4, maxConcurrency: 16, defaultTimeoutMs: 5000, defaultMaxAttempts: 1 }

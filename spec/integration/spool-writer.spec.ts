@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { expect } from 'chai'
 import { InsufficientStorageError } from '../../lib/errors.js'
-import { PARTIAL_SUFFIX, createSpoolWriter, spoolPathFor, type SpoolWriter } from '../../lib/upload/spool-writer.js'
+import { PARTIAL_SUFFIX, createSpoolWriter, spoolPathFor, type SpoolWriter } from '../../lib/spool/spool-writer.js'
 import { fromChunks, splitEvery } from '../helpers/streams.js'
 
 const execFileAsync = promisify(execFile)

@@ -1,7 +1,7 @@
 // findRepeatedKeys() and repeatedFieldsError(): repeated members in the config line's raw
 // JSON, which JSON.parse drops silently (issue 18 item 12).
 import { expect } from 'chai'
-import { findRepeatedKeys, repeatedFieldsError } from '../../lib/job/duplicate-keys.js'
+import { findRepeatedKeys, repeatedFieldsError } from '../../lib/domain/duplicate-keys.js'
 
 describe('findRepeatedKeys()', () => {
   const cases: Array<[string, string, string[]]> = [

@@ -2,7 +2,7 @@
 import { expect } from 'chai'
 import {
   normaliseHost, parseJobSpec, specToWire, targetOrigin, type JobSpec, type JobSpecLimits
-} from '../../lib/job/job-spec.js'
+} from '../../lib/domain/job-spec.js'
 
 /** Line 1 of ../shared/fixtures/seed-example.ndjson, byte for byte. */
 const SEED_LINE = '{"primarykey":"batch-001","protocol":"https","host":"api.example.com","port":"443","path":"/webhooks/process","metadata":[{"key":"tenant_id","value":"tenant-123"},{"key":"env","value":"production"}]}'

@@ -1,7 +1,13 @@
 // toJobStatus(): the status object of DESIGN §3 from a job's stored meta and counts hashes.
 import { expect } from 'chai'
-import { latencyBucket } from '../../lib/job/latency-histogram.js'
-import { toJobStatus } from '../../lib/job/job-status.js'
+import { latencyBucket } from '../../lib/domain/latency-histogram.js'
+import { toJobStatus as statusOfJob, type JobStatus } from '../../lib/domain/job-status.js'
+import { jobFromHashes } from '../../lib/store/job-hashes.js'
+
+/** The status of a job stored as these hashes (the store's parsing and the status together). */
+function toJobStatus ({ meta, counts }: { meta: Record<string, string>, counts: Record<string, string> }, nowMs?: number): JobStatus {
+  return statusOfJob(jobFromHashes(meta, counts), nowMs)
+}
 
 const STARTED = '2026-01-21T10:00:00.000Z'
 const STARTED_MS = Date.parse(STARTED)

@@ -1,6 +1,6 @@
 // Log-scale latency buckets: a percentile read off them is within one bucket (5 %) of the truth.
 import { expect } from 'chai'
-import { bucketUpperMs, latencyBucket, percentileFromBuckets, round2 } from '../../lib/job/latency-histogram.js'
+import { bucketUpperMs, latencyBucket, percentileFromBuckets, round2 } from '../../lib/domain/latency-histogram.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 
 function histogram (times: readonly number[]): Map<number, number> {

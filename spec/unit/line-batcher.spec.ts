@@ -4,7 +4,7 @@
 import { expect } from 'chai'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { LineBatcher } from '../../lib/pipeline/line-batcher.js'
+import { LineBatcher } from '../../lib/spool/line-batcher.js'
 
 /** Runs `chunks` through a batcher; resolves to the arrays it pushed. */
 async function batch (chunks: readonly Buffer[], maxLineBytes = 1024): Promise<string[][]> {

@@ -8,7 +8,7 @@ import {
   ChronosError, EmptyJobError, InvalidConfigError, InvalidRecordError, LineTooLargeError,
   PayloadTooLargeError, TargetForbiddenError
 } from '../../lib/errors.js'
-import type { JobSpec, JobSpecLimits } from '../../lib/job/job-spec.js'
+import type { JobSpec, JobSpecLimits } from '../../lib/domain/job-spec.js'
 import { createLineValidator, MAX_DETAILS, type LineValidator, type LineValidatorOptions } from '../../lib/upload/line-validator.js'
 
 const SPEC_LIMITS: JobSpecLimits = { defaultConcurrency: 4, maxConcurrency: 256, defaultTimeoutMs: 30_000, defaultMaxAttempts: 3 }

@@ -6,7 +6,7 @@ import { expect } from 'chai'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createRecordBatcher, RecordBatch, type ParsedLine, type RecordBatcher } from '../../lib/pipeline/record-batches.js'
-import type { BitsReader as DoneBitsReader } from '../../lib/pipeline/bit-window.js'
+import type { BitsReader as DoneBitsReader } from '../../lib/spool/bit-window.js'
 
 const SPEC_LINE = '{"primarykey":"k","protocol":"http","host":"127.0.0.1","port":8080,"path":"/"}'
 

@@ -1,6 +1,6 @@
 // parseRecord(): one record line of DESIGN §1. A bad line is a reason string, never a throw.
 import { expect } from 'chai'
-import { parseRecord, recordFromValue, RECORD_REASON_TEXT, type JobRecord, type RecordReason } from '../../lib/job/record.js'
+import { parseRecord, recordFromValue, RECORD_REASON_TEXT, type JobRecord, type RecordReason } from '../../lib/domain/record.js'
 
 function accept (line: string, index = 0): JobRecord {
   const record = parseRecord(line, index)

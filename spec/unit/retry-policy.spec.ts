@@ -4,7 +4,7 @@ import {
   BACKOFF_BASE_MS, BACKOFF_CAP_MS, RETRY_AFTER_CAP_MS, RETRYABLE_STATUSES, isRetryable, parseRetryAfter, retryDelayMs
 } from '../../lib/delivery/retry-policy.js'
 import type { Attempt } from '../../lib/delivery/send-record.js'
-import type { FailureReason } from '../../lib/job/outcome.js'
+import type { FailureReason } from '../../lib/domain/outcome.js'
 
 function failedWith (status: number, retryAfter?: string): Attempt {
   const attempt: Attempt = { ok: false, status, timeMs: 5, error: 'http_status' }

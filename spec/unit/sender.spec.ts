@@ -10,8 +10,8 @@ import { expect } from 'chai'
 import { createSender, type RetryDecision, type Sender, type SenderOptions } from '../../lib/pipeline/sender.js'
 import { RateLimiter } from '../../lib/delivery/rate-limiter.js'
 import type { Attempt, AttemptSender } from '../../lib/delivery/send-record.js'
-import type { Outcome } from '../../lib/job/outcome.js'
-import type { JobRecord } from '../../lib/job/record.js'
+import type { Outcome } from '../../lib/domain/outcome.js'
+import type { JobRecord } from '../../lib/domain/record.js'
 import { RecordBatch, type ParsedLine } from '../../lib/pipeline/record-batches.js'
 
 function record (index: number): JobRecord {

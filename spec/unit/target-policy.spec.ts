@@ -2,7 +2,7 @@
 // isAddressAllowed() at connect time on every resolved address.
 import { expect } from 'chai'
 import { TargetForbiddenError } from '../../lib/errors.js'
-import { createTargetPolicy, type TargetPolicy } from '../../lib/job/target-policy.js'
+import { createTargetPolicy, type TargetPolicy } from '../../lib/delivery/target-policy.js'
 
 function isAllowed (policy: TargetPolicy, host: string, port: number): boolean {
   try {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { statfs, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Middleware } from 'koa'
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { probeRedis } from '../../store/redis.js'
 

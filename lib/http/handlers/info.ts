@@ -4,7 +4,7 @@
  * answers promptly even while Redis is frozen.
  */
 import type { Middleware } from 'koa'
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { VERSION } from '../../version.js'
 import { probeRedis } from '../../store/redis.js'

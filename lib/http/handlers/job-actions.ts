@@ -3,10 +3,10 @@
  * with the status object after the change; acting on a finished job is 409 invalid_state.
  */
 import type { Middleware, ParameterizedContext } from 'koa'
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { InvalidStateError } from '../../errors.js'
-import type { JobState } from '../../store/job-store.js'
+import type { JobState } from '../../domain/job-meta.js'
 import { lookupJobStatus } from './job-lookup.js'
 
 type JobAction = (deps: Deps, jobId: string, state: JobState) => Promise<void>

@@ -9,10 +9,10 @@
  */
 import { PassThrough } from 'node:stream'
 import type { Middleware, ParameterizedContext } from 'koa'
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
-import { toJobStatus } from '../../job/job-status.js'
-import { LIVE_STATES, type JobState } from '../../store/job-store.js'
+import { toJobStatus } from '../../domain/job-status.js'
+import { LIVE_STATES, type JobState } from '../../domain/job-meta.js'
 import { lookupJobStatus } from './job-lookup.js'
 
 const PROGRESS_INTERVAL_MS = 1000

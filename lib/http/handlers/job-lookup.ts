@@ -2,9 +2,9 @@
  * Finds a job for a request: by job id or primarykey, visible only to the API key that
  * created it (any other key gets the same 404 as an unknown job).
  */
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import { NotFoundError } from '../../errors.js'
-import { toJobStatus, type JobStatus } from '../../job/job-status.js'
+import { toJobStatus, type JobStatus } from '../../domain/job-status.js'
 import { withStore } from '../../store/redis.js'
 
 export async function lookupJobStatus (deps: Deps, key: string, owner: string): Promise<JobStatus> {

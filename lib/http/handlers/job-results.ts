@@ -7,7 +7,7 @@
  */
 import { Readable } from 'node:stream'
 import type { Middleware, ParameterizedContext } from 'koa'
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { InvalidRequestError } from '../../errors.js'
 import { OutcomeStore } from '../../store/outcome-store.js'

@@ -1,8 +1,8 @@
 /** GET /jobs?limit=&offset=: recent jobs, newest first, visible to the caller's key. */
 import type { Middleware } from 'koa'
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
-import { toJobStatus } from '../../job/job-status.js'
+import { toJobStatus } from '../../domain/job-status.js'
 import { withStore } from '../../store/redis.js'
 import { queryInteger } from '../query-integer.js'
 

@@ -1,6 +1,6 @@
 /** GET /metrics: Prometheus text exposition (open, like /healthz, for scrapers). */
 import type { Middleware } from 'koa'
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 
 export function metricsHandler (deps: Deps): Middleware<AppState> {

@@ -1,9 +1,9 @@
 /** POST /jobs/:id/retry-failed: 202 with a new job that sends the failed records again. */
 import type { Middleware, ParameterizedContext } from 'koa'
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { NotFoundError } from '../../errors.js'
-import { retryFailed } from '../../job/retry-failed.js'
+import { retryFailed } from '../../runner/retry-failed.js'
 import { withStore } from '../../store/redis.js'
 import { lookupJobStatus } from './job-lookup.js'
 import { respondAccepted } from './run.js'
@@ -20,7 +20,7 @@ export function retryFailedHandler (deps: Deps): Middleware<AppState> {
   return async function retryFailedJob (ctx: ParameterizedContext<AppState> & { params?: Record<string, string> }) {
     const parent = await lookupJobStatus(deps, ctx.params?.id ?? '', ctx.state.owner)
     const snapshot = await withStore(deps.redis, async () => await deps.jobStore.get(parent.job_id))
-    const specJson = snapshot?.meta.spec
+    const specJson = snapshot?.meta.specJson
     if (specJson === undefined) throw new NotFoundError(`no job found for key ${JSON.stringify(parent.job_id)}`)
     const job = await retryFailed(parent, specJson, ctx.state.owner, retryDeps)
     respondAccepted(ctx, job, { parent_job_id: parent.job_id })

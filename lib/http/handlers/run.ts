@@ -1,9 +1,9 @@
 /** POST /run: spool and register the upload, answer 202 with the job's id and status URL. */
 import type { Middleware, ParameterizedContext } from 'koa'
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { acceptUpload, type AcceptedJob } from '../../upload/accept-upload.js'
-import { callbackTarget, type JobSpec } from '../../job/job-spec.js'
+import { callbackTarget, type JobSpec } from '../../domain/job-spec.js'
 
 export function runHandler (deps: Deps): Middleware<AppState> {
   const acceptDeps = {

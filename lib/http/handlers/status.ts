@@ -1,6 +1,6 @@
 /** GET /status?key=<job_id | primarykey> and GET /jobs/:id: the status object of DESIGN §3. */
 import type { Middleware } from 'koa'
-import type { Deps } from '../../deps.js'
+import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { InvalidRequestError } from '../../errors.js'
 import { lookupJobStatus } from './job-lookup.js'

@@ -8,12 +8,12 @@ import { InvalidStateError, JobConflictError } from '../errors.js'
 import type { JobStore } from '../store/job-store.js'
 import { withStore, type Redis } from '../store/redis.js'
 import type { Logger } from '../logger.js'
-import { registerJob } from '../upload/register-job.js'
-import type { JobStatus } from './job-status.js'
-import { newJobId } from './job-id.js'
-import { failedFilePath } from './extract-failed.js'
-import { spoolPathFor } from '../upload/spool-writer.js'
-import type { AcceptedJob } from '../upload/accept-upload.js'
+import { registerJob } from './register-job.js'
+import type { JobStatus } from '../domain/job-status.js'
+import { newJobId } from '../domain/job-id.js'
+import { failedFilePath } from '../spool/extract-failed.js'
+import { spoolPathFor } from '../spool/spool-writer.js'
+import type { AcceptedJob } from '../domain/job-id.js'
 
 export interface RetryFailedDeps {
   readonly spoolDir: string

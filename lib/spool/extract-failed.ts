@@ -10,9 +10,9 @@ import { pipeline } from 'node:stream/promises'
 import { Transform, type TransformCallback } from 'node:stream'
 import { readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { openSpoolLines } from '../pipeline/spool-reader.js'
-import { BitWindow, type BitsReader } from '../pipeline/bit-window.js'
-import { createSpoolWriter } from '../upload/spool-writer.js'
+import { openSpoolLines } from './spool-reader.js'
+import { BitWindow, type BitsReader } from './bit-window.js'
+import { createSpoolWriter } from './spool-writer.js'
 
 const FAILED_SUFFIX = '.failed.ndjson'
 

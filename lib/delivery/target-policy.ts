@@ -7,7 +7,7 @@
  */
 import { BlockList, isIP } from 'node:net'
 import { TargetForbiddenError } from '../errors.js'
-import type { JobSpec } from './job-spec.js'
+import type { JobSpec } from '../domain/job-spec.js'
 
 interface NameRule { kind: 'name', name: string, port: number | null }
 interface SuffixRule { kind: 'suffix', suffix: string, port: number | null }

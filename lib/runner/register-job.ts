@@ -12,8 +12,8 @@
 import type { Logger } from '../logger.js'
 import type { JobStore, NewJob } from '../store/job-store.js'
 import { withStore, type Redis } from '../store/redis.js'
-import { removeReceipt, writeReceipt } from './job-receipt.js'
-import { wrapFsError } from './spool-writer.js'
+import { removeReceipt, writeReceipt } from '../spool/job-receipt.js'
+import { wrapFsError } from '../spool/spool-writer.js'
 
 export interface RegisterJobDeps {
   readonly redis: Redis

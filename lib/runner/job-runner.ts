@@ -8,14 +8,15 @@ import type { JobsConfig, UploadConfig } from '../config.js'
 import type { Logger } from '../logger.js'
 import type { JobStore } from '../store/job-store.js'
 import type { OutcomeStore } from '../store/outcome-store.js'
-import { parseJobSpec, type JobSpec, type JobSpecLimits, type JobSpecResult } from './job-spec.js'
-import { toJobStatus } from './job-status.js'
-import { extractFailed } from './extract-failed.js'
+import { parseJobSpec, type JobSpec, type JobSpecLimits, type JobSpecResult } from '../domain/job-spec.js'
+import { toJobStatus } from '../domain/job-status.js'
+import { extractFailed } from '../spool/extract-failed.js'
 import { JobRun } from './run-job.js'
 import type { ConnectorFactory } from '../delivery/http-pools.js'
-import type { Outcome } from './outcome.js'
+import type { Outcome } from '../domain/outcome.js'
+import type { JobMeta } from '../domain/job-meta.js'
 import { recoverJob, sweepSpoolDir, type RecoveryDeps } from './job-recovery.js'
-import { markReceiptStarted, removeReceipt } from '../upload/job-receipt.js'
+import { markReceiptStarted, removeReceipt } from '../spool/job-receipt.js'
 
 /** Runs in a row that the process died under without progress before a job is quarantined. */
 const POISON_STRIKES = 2
@@ -81,7 +82,7 @@ export class JobRunner {
    */
   async resumeOwned (): Promise<number> {
     const jobs = await this.#deps.jobStore.listOwned(this.#deps.jobs.instanceId)
-    for (const job of jobs) this.enqueue(job.meta.job_id as string)
+    for (const job of jobs) this.enqueue(job.meta.jobId)
     if (jobs.length > 0) this.#deps.log.info({ jobs: jobs.length }, 'resuming unfinished jobs')
     await this.#sweepSpool()
     return jobs.length
@@ -130,8 +131,8 @@ export class JobRunner {
     if (!this.#active.has(jobId)) {
       // Never started (queued or paused before it ran): end it here, callback included.
       const job = await this.#deps.jobStore.get(jobId)
-      if (job !== null && job.meta.finished_at === undefined) {
-        await this.#finish(jobId, 'cancelled', job.meta.spool_path)
+      if (job !== null && job.meta.finishedAt === null) {
+        await this.#finish(jobId, 'cancelled', job.meta.spoolPath)
         const parsed = this.#specOf(job.meta)
         if (parsed.ok && parsed.spec.callbackUrl !== null) this.#callBack(jobId, parsed.spec, this.#deps.log.child({ jobId }))
       }
@@ -197,7 +198,7 @@ export class JobRunner {
     if (job === null && await recoverJob(jobId, this.#recoveryDeps) === 'registered') job = await jobStore.get(jobId)
     if (job === null) return
     const { meta, counts } = job
-    const spoolPath = meta.spool_path as string
+    const spoolPath = meta.spoolPath
     const parsed = this.#specOf(meta)
     if (!parsed.ok) {
       await jobStore.finish(jobId, 'failed', { code: 'invalid_config', message: parsed.problems.join('; ') })
@@ -210,11 +211,11 @@ export class JobRunner {
       await this.#removeFiles(jobId, spoolPath)
       return
     }
-    const isResume = Number(counts.count) > 0
-    const startedAt = meta.started_at ?? new Date().toISOString()
-    if (meta.started_at === undefined) await markReceiptStarted(this.#deps.upload.spoolDir, jobId, startedAt)
+    const isResume = counts.count > 0
+    const startedAt = meta.startedAt ?? new Date().toISOString()
+    if (meta.startedAt === null) await markReceiptStarted(this.#deps.upload.spoolDir, jobId, startedAt)
     if (meta.state !== 'paused') await jobStore.markRunning(jobId, startedAt)
-    log.info({ total: Number(meta.total), isResume, concurrency: parsed.spec.concurrency }, 'job started')
+    log.info({ total: meta.total, isResume, concurrency: parsed.spec.concurrency }, 'job started')
 
     const run = new JobRun({
       jobId,
@@ -252,7 +253,7 @@ export class JobRunner {
     }
     if (end === 'state_lost') {
       log.error({ durationMs }, 'job state lost in redis')
-      await jobStore.recordStateLost(jobId, meta.primarykey ?? '', meta.instance ?? '', meta.owner ?? '', Number(meta.total))
+      await jobStore.recordStateLost(jobId, meta.primaryKey, meta.instanceId, meta.owner, meta.total)
       await this.#removeFiles(jobId, spoolPath)
       return
     }
@@ -273,15 +274,15 @@ export class JobRunner {
   }
 
   /** The JobSpec stored with a job (wire form, validated again: limits may have changed). */
-  #specOf (meta: Readonly<Record<string, string>>): JobSpecResult {
-    return parseJobSpec(JSON.parse(meta.spec ?? 'null'), this.#deps.specLimits)
+  #specOf (meta: JobMeta): JobSpecResult {
+    return parseJobSpec(JSON.parse(meta.specJson), this.#deps.specLimits)
   }
 
   /** Ends a job: failed records kept for retry-failed, state written, spool removed. */
   async #finish (jobId: string, state: 'completed' | 'cancelled', spoolPath: string | undefined): Promise<void> {
     const { jobStore, outcomeStore, upload, log } = this.#deps
     const job = await jobStore.get(jobId)
-    if (spoolPath !== undefined && Number(job?.counts.failed ?? 0) > 0) {
+    if (spoolPath !== undefined && (job?.counts.failed ?? 0) > 0) {
       await extractFailed(spoolPath, upload.spoolDir, jobId, upload.maxLineBytes,
         async (first, bytes) => await outcomeStore.readFailedBits(jobId, first, bytes))
         .catch((err: unknown) => log.error({ err, jobId }, 'keeping failed records for retry failed'))

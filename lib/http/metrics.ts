@@ -4,7 +4,7 @@
  * microsecond each); gauges that mirror live state are computed at scrape time.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { Outcome } from './job/outcome.js'
+import type { Outcome } from '../domain/outcome.js'
 
 export interface MetricsSources {
   /** Jobs this instance holds, by state. */

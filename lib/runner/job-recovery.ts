@@ -14,9 +14,10 @@
 import { readdir, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../logger.js'
-import { LIVE_STATES, type JobState, type JobStore } from '../store/job-store.js'
-import { readReceipt, RECEIPT_SUFFIX, removeReceipt } from '../upload/job-receipt.js'
-import { spoolPathFor } from '../upload/spool-writer.js'
+import type { JobStore } from '../store/job-store.js'
+import { isLive } from '../domain/job-meta.js'
+import { readReceipt, RECEIPT_SUFFIX, removeReceipt } from '../spool/job-receipt.js'
+import { spoolPathFor } from '../spool/spool-writer.js'
 
 /** A spool file without a receipt is removed only once this old: its upload may still be registering. */
 const UNRECEIPTED_GRACE_MS = 10 * 60_000
@@ -72,7 +73,7 @@ export async function sweepSpoolDir (deps: RecoveryDeps, nowMs: number = Date.no
   for (const jobId of spools) {
     const job = await jobStore.get(jobId)
     if (job !== null) {
-      if (LIVE_STATES.has(job.meta.state as JobState)) continue
+      if (isLive(job.meta.state)) continue
       // Finished, but the process died before removing its files.
       await unlink(spoolPathFor(spoolDir, jobId)).catch(() => {})
       await removeReceipt(spoolDir, jobId)

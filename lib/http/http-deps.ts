@@ -1,0 +1,31 @@
+/**
+ * The services the HTTP layer is given, built by lib/deps.ts. Declared here so that http/
+ * depends only on the layers below it, never on the composition root; each handler takes
+ * the slice it uses (`Pick<HttpDeps, …>`).
+ */
+import type { IntervalHistogram } from 'node:perf_hooks'
+import type { Config } from '../config.js'
+import type { Logger } from '../logger.js'
+import type { Redis } from '../store/redis.js'
+import type { Keys } from '../store/keys.js'
+import type { JobStore } from '../store/job-store.js'
+import type { OutcomeStore } from '../store/outcome-store.js'
+import type { JobRunner } from '../runner/job-runner.js'
+import type { TargetPolicy } from '../delivery/target-policy.js'
+import type { Metrics } from './metrics.js'
+
+export interface HttpDeps {
+  readonly config: Readonly<Config>
+  readonly log: Logger
+  readonly redis: Redis
+  readonly keys: Keys
+  readonly jobStore: JobStore
+  readonly outcomeStore: OutcomeStore
+  readonly runner: JobRunner
+  readonly targetPolicy: TargetPolicy
+  readonly metrics: Metrics
+  readonly eventLoopDelay: IntervalHistogram
+  readonly startedAtMs: number
+  /** Flipped off at SIGTERM: new uploads get 503. */
+  isAcceptingUploads: boolean
+}

@@ -1,0 +1,58 @@
+/**
+ * The job's meta and counts hashes, as Redis returns them, turned into typed objects. The
+ * only place that knows the hash field names besides the writers in job-store.ts and the
+ * counting script (lua/record-outcomes-5.lua). Tolerant: a missing or garbled field reads
+ * as its empty value, never as an exception (a status read must not fail on one bad field).
+ */
+import type { JobCounts, JobMeta, JobState, StoredJob } from '../domain/job-meta.js'
+
+export function jobFromHashes (meta: Readonly<Record<string, string>>, counts: Readonly<Record<string, string>>): StoredJob {
+  return { meta: metaFromHash(meta), counts: countsFromHash(counts) }
+}
+
+function metaFromHash (hash: Readonly<Record<string, string>>): JobMeta {
+  return {
+    jobId: hash.job_id ?? '',
+    primaryKey: hash.primarykey ?? '',
+    specJson: hash.spec ?? 'null',
+    state: (hash.state ?? 'failed') as JobState,
+    total: int(hash.total),
+    spoolPath: hash.spool_path ?? '',
+    instanceId: hash.instance ?? '',
+    owner: hash.owner ?? '',
+    submittedAt: hash.submitted_at ?? null,
+    startedAt: hash.started_at ?? null,
+    finishedAt: hash.finished_at ?? null,
+    parentJobId: hash.parent_job_id ?? null,
+    error: hash.error_code === undefined ? null : { code: hash.error_code, message: hash.error_message ?? '' }
+  }
+}
+
+function countsFromHash (hash: Readonly<Record<string, string>>): JobCounts {
+  const statusCodes: Record<string, number> = {}
+  const errors: Record<string, number> = {}
+  const buckets = new Map<number, number>()
+  for (const [field, value] of Object.entries(hash)) {
+    if (field.startsWith('s:')) statusCodes[field.slice(2)] = int(value)
+    else if (field.startsWith('e:')) errors[field.slice(2)] = int(value)
+    else if (field.startsWith('h:')) buckets.set(int(field.slice(2)), int(value))
+  }
+  const count = int(hash.count)
+  return {
+    count,
+    succeeded: int(hash.succeeded),
+    failed: int(hash.failed),
+    retries: int(hash.retries),
+    timeSumMs: count > 0 ? Number(hash.time_sum) : 0,
+    timeMinMs: count > 0 ? Number(hash.time_min) : null,
+    timeMaxMs: count > 0 ? Number(hash.time_max) : null,
+    statusCodes,
+    errors,
+    buckets
+  }
+}
+
+function int (value: string | undefined): number {
+  const n = Number(value)
+  return Number.isFinite(n) ? n : 0
+}
