@@ -17,11 +17,12 @@ run: build
 	scripts/ensure-redis.sh
 	npm start
 
-# lint → typecheck → circular imports → mocha (STYLE.md, Tooling).
+# lint → typecheck → circular imports → layers point down (docs/architecture.md) → mocha.
 test: install
 	npm run lint
 	npm run typecheck
 	npm run circular
+	npm run layers
 	npm test
 
 bench: build

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { ConfigError } from './errors.js'
-import { targetRuleProblem } from './delivery/target-policy.js'
+import { targetRuleProblem } from './allowed-targets.js'
 
 export interface HttpConfig {
   /** @defaultValue 8080 */

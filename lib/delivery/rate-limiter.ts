@@ -19,4 +19,18 @@ export class RateLimiter {
     this.#next = (this.#next + 1) % this.#starts.length
     return at - nowMs
   }
+
+  /**
+   * Undoes the last `count` reservations, which must all still be waiting (a pause or a
+   * cancel took them back before they started), so they do not delay later starts.
+   * A reservation that had to wait was placed exactly 1000 ms after the one it replaced in
+   * the ring, so stepping back restores that one exactly.
+   */
+  release (count: number): void {
+    const size = this.#starts.length
+    for (let i = 0; i < count; i++) {
+      this.#next = (this.#next - 1 + size) % size
+      this.#starts[this.#next] = (this.#starts[this.#next] as number) - 1000
+    }
+  }
 }

@@ -7,28 +7,30 @@
  *   (and parsed) only as slots free and only while the sink keeps up with the outcomes;
  *   the batch's callback is held until its last record has started, so backpressure
  *   reaches the disk read. No queue grows with the job.
- * - Outcomes are gathered and pushed as one array per turn of the event loop
- *   (setImmediate): the responses read in one poll phase cross to the sink in one hop.
- * - A retryable failure gives its slot back and waits on a timer (at most `maxWaiting`
- *   records wait at once; past that no new record starts); when due it goes ahead of new
- *   records.
- * - `rateLimiter` spaces attempt starts (retries included); a reserved start holds its slot.
- * - pauseSending() starts nothing new (in-flight attempts finish); resumeSending() carries on.
- * - stopIntake() is the shutdown drain: nothing new starts, waiting retries are dropped (their
- *   outcome is unrecorded, so a resumed job sends them again), in-flight attempts finish and
- *   are pushed, then the readable side ends so the sink can flush.
+ * - Outcomes are pushed as one array per turn of the event loop (OutcomeGatherer).
+ * - A retryable failure gives its slot back and waits (RetryBacklog; at most `maxWaiting`
+ *   at once, past that no new record starts); when due it goes ahead of new records.
+ * - `rateLimiter` spaces attempt starts (RateGate, retries included); a held start keeps its slot.
+ * - pauseSending() starts nothing, not even a start the rate gate holds: those give back
+ *   slot and reservation and go first on resumeSending() (issue 18 item 5).
+ * - stopIntake() (shutdown drain, first step of a cancel): nothing new starts; waiting
+ *   retries and rate-held starts are dropped without an outcome (resume sends them again,
+ *   a cancelled job counts them unsent); in-flight attempts finish, then the readable ends.
+ * - abortInFlight() aborts the attempts handed to `attempt`; they end `cancelled`.
  * - destroy() aborts every in-flight attempt and clears every timer.
  *
- * `attempt` reports every per-record failure as an Attempt; a throw, or an Error passed to
- * its callback, is a bug and tears the pipeline down.
+ * Anything one record throws (the `attempt` call, its retry decision) becomes that record's
+ * `invalid_record` outcome and the job goes on (issue 18 items 1-2). An Error passed to the
+ * callback is a bug of the attempt machinery, not of a record: it tears the pipeline down.
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import type { Outcome } from '../domain/outcome.js'
 import type { JobRecord } from '../domain/record.js'
-import type { InvalidLine, RecordBatch } from './record-batches.js'
-import type { Attempt, AttemptSender } from '../delivery/send-record.js'
-import { toOutcome } from '../delivery/send-record.js'
+import type { RecordBatch } from './record-batches.js'
+import { toOutcome, type Attempt, type AttemptSender } from '../delivery/send-record.js'
 import type { RateLimiter } from '../delivery/rate-limiter.js'
+import { RateGate } from './rate-gate.js'
+import { RetryBacklog } from './retry-backlog.js'
+import { OutcomeGatherer } from './outcome-gatherer.js'
 
 /** Delay before attempt `attemptsMade + 1`, or null when the record is finished. */
 export type RetryDecision = (attempt: Attempt, attemptsMade: number) => number | null
@@ -45,6 +47,8 @@ export interface SenderOptions {
 interface Work {
   readonly record: JobRecord
   attempts: number
+  /** The record threw and has its outcome: a late callback of that attempt is ignored. */
+  hasThrown: boolean
 }
 
 export function createSender (options: SenderOptions): Sender {
@@ -56,20 +60,16 @@ export class Sender extends Transform {
   readonly #maxInFlight: number
   readonly #maxWaiting: number
   readonly #abort = new AbortController()
-  readonly #retryTimers = new Set<NodeJS.Timeout>()
-  /** Attempts holding a slot while they wait for the rate limiter. */
-  readonly #rateWaits = new Map<NodeJS.Timeout, Work>()
-  /** Retries whose delay is over, started before any new record. */
-  readonly #dueRetries: Work[] = []
+  /** Spaces starts when the job has a rate limit; a held start keeps its slot. */
+  readonly #rateGate: RateGate<Work> | null
+  /** Records waiting for a retry, and retries due (started before any new record). */
+  readonly #retries: RetryBacklog<Work>
   /** The batch new records are taken from, the position of the next one, and its callback. */
   #batch: RecordBatch | null = null
   #position = 0
   #batchCallback: TransformCallback | null = null
-  /** Outcomes to push at the next setImmediate. */
-  #outcomes: Outcome[] = []
-  #pushTimer: NodeJS.Immediate | null = null
+  readonly #outcomes: OutcomeGatherer
   #inFlight = 0
-  #waiting = 0
   #flushCallback: TransformCallback | null = null
   #isPumpQueued = false
   #isPaused = false
@@ -88,6 +88,12 @@ export class Sender extends Transform {
     this.#options = options
     this.#maxInFlight = options.maxInFlight
     this.#maxWaiting = options.maxWaiting ?? 4 * options.maxInFlight
+    this.#rateGate = options.rateLimiter === undefined ? null : new RateGate(options.rateLimiter, (work) => this.#attempt(work))
+    this.#retries = new RetryBacklog(() => {
+      this.#pump()
+      this.#settle()
+    })
+    this.#outcomes = new OutcomeGatherer((outcomes) => { if (!this.destroyed) this.push(outcomes) })
   }
 
   get inFlight (): number {
@@ -96,11 +102,13 @@ export class Sender extends Transform {
 
   /** Records waiting for a retry timer. */
   get waiting (): number {
-    return this.#waiting
+    return this.#retries.waiting
   }
 
   pauseSending (): void {
     this.#isPaused = true
+    // Rate-held starts go back first, to be rescheduled through the limiter on resume.
+    this.#retries.putFirst(this.#takeRateHeld())
   }
 
   resumeSending (): void {
@@ -110,24 +118,17 @@ export class Sender extends Transform {
 
   stopIntake (): void {
     this.#isStopping = true
-    this.#dueRetries.length = 0
     this.#batch = null
-    // Waiting retries are dropped (resume re-sends them); rate-delayed starts hold a slot
-    // and go ahead as in-flight work.
-    clearTimers(this.#retryTimers)
-    this.#waiting = 0
+    // Waiting retries and rate-held starts never began: dropped without an outcome, so a
+    // resumed job sends them again and a cancelled one counts them as unsent.
+    this.#retries.clear()
+    this.#takeRateHeld()
     this.#settle()
   }
 
-  /** Cancel: abort every in-flight attempt; each resolves as a `cancelled` outcome. */
+  /** Cancel: abort every attempt in flight; each resolves as a `cancelled` outcome. */
   abortInFlight (): void {
     this.#abort.abort()
-    // Rate-delayed attempts start now, see the aborted signal and resolve as cancelled.
-    for (const [timer, work] of this.#rateWaits) {
-      clearTimeout(timer)
-      this.#attempt(work)
-    }
-    this.#rateWaits.clear()
   }
 
   override _transform (batch: RecordBatch, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -145,10 +146,9 @@ export class Sender extends Transform {
   }
 
   override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
-    if (this.#pushTimer !== null) clearImmediate(this.#pushTimer)
-    clearTimers(this.#retryTimers)
-    clearTimers(this.#rateWaits.keys())
-    this.#rateWaits.clear()
+    this.#outcomes.cancel()
+    this.#retries.clear()
+    this.#rateGate?.takeBack()
     this.#abort.abort(err ?? undefined)
     callback(err)
   }
@@ -160,11 +160,16 @@ export class Sender extends Transform {
    */
   override _read (size: number): void {
     super._read(size)
+    this.#queuePump()
+  }
+
+  #queuePump (): void {
     if (this.#isPumpQueued) return
     this.#isPumpQueued = true
     process.nextTick(() => {
       this.#isPumpQueued = false
       this.#pump()
+      this.#settle()
     })
   }
 
@@ -177,7 +182,7 @@ export class Sender extends Transform {
   #pump (): void {
     while (!this.#isPaused && !this.#isStopping && this.#inFlight < this.#maxInFlight &&
       this.readableLength < this.readableHighWaterMark) {
-      const retry = this.#dueRetries.shift()
+      const retry = this.#retries.shift()
       if (retry !== undefined) this.#launch(retry)
       else if (!this.#startNext()) break
     }
@@ -187,13 +192,13 @@ export class Sender extends Transform {
   /** Starts the next record of the current batch; false when none can start now. */
   #startNext (): boolean {
     const batch = this.#batch
-    if (batch === null || this.#waiting >= this.#maxWaiting) return false
+    if (batch === null || this.#retries.waiting >= this.#maxWaiting) return false
     while (this.#position < batch.length) {
       const item = batch.recordAt(this.#position++)
       if (item === null) continue // already counted (a resumed job)
-      if ('invalid' in item) this.#emitInvalid(item)
+      if ('invalid' in item) this.#emitInvalid(item.index, 'null', 0)
       else {
-        this.#launch({ record: item, attempts: 0 })
+        this.#launch({ record: item, attempts: 0, hasThrown: false })
         return true
       }
     }
@@ -211,69 +216,63 @@ export class Sender extends Transform {
     callback?.()
   }
 
-  #emitInvalid (line: InvalidLine): void {
-    this.#emit({ index: line.index, idJson: 'null', ok: false, status: null, attempts: 0, timeMs: 0, error: 'invalid_record' })
-  }
-
-  #emit (outcome: Outcome): void {
-    this.#outcomes.push(outcome)
-    this.#pushTimer ??= setImmediate(() => {
-      this.#pushTimer = null
-      this.#pushOutcomes()
-    })
-  }
-
-  #pushOutcomes (): void {
-    if (this.#outcomes.length === 0 || this.destroyed) return
-    const outcomes = this.#outcomes
-    this.#outcomes = []
-    this.push(outcomes)
+  /** An unreadable line, or a record that threw (with the attempts it had made). */
+  #emitInvalid (index: number, idJson: string, attempts: number): void {
+    this.#outcomes.add({ index, idJson, ok: false, status: null, attempts, timeMs: 0, error: 'invalid_record' })
   }
 
   #launch (work: Work): void {
     this.#inFlight++
-    const waitMs = this.#options.rateLimiter?.reserve() ?? 0
-    if (waitMs <= 0) this.#attempt(work)
-    else {
-      const timer = setTimeout(() => {
-        this.#rateWaits.delete(timer)
-        this.#attempt(work)
-      }, waitMs)
-      this.#rateWaits.set(timer, work)
-    }
+    if (this.#rateGate === null) this.#attempt(work)
+    else this.#rateGate.admit(work)
+  }
+
+  /** Rate-held starts, in reservation order, taken back with their slots. */
+  #takeRateHeld (): Work[] {
+    const held = this.#rateGate?.takeBack() ?? []
+    this.#inFlight -= held.length
+    return held
   }
 
   #attempt (work: Work): void {
     try {
       this.#options.attempt(work.record, this.#abort.signal, (result) => this.#onAttempt(work, result))
-    } catch (err) {
-      this.#failed(err)
+    } catch {
+      // This record broke its attempt (house rule 4: a bad record is data). Pumping on in
+      // the next tick: a run of such records must not recurse through #pump.
+      work.hasThrown = true
+      this.#inFlight--
+      this.#emitInvalid(work.record.index, work.record.idJson, work.attempts)
+      this.#queuePump()
     }
   }
 
   #onAttempt (work: Work, result: Attempt | Error): void {
+    if (work.hasThrown) return
     this.#inFlight--
     if (result instanceof Error) return this.#failed(result)
     if (this.destroyed) return
     // A throw here is a bug of ours; inside undici's callbacks it would be swallowed.
     try {
       work.attempts++
-      const delayMs = this.#options.retryDelayMs(result, work.attempts)
-      if (delayMs === null) {
-        this.#emit(toOutcome(work.record, result, work.attempts))
-      } else if (!this.#isStopping) {
-        this.#waiting++
-        this.#after(this.#retryTimers, delayMs, () => {
-          this.#waiting--
-          this.#dueRetries.push(work)
-          this.#pump()
-          this.#settle()
-        })
-      }
+      const delayMs = this.#decide(work, result)
+      if (delayMs !== null && !this.#isStopping) this.#retries.wait(work, delayMs)
       this.#pump()
       this.#settle()
     } catch (err) {
       this.#failed(err)
+    }
+  }
+
+  /** Emits the record's outcome and returns null, or the delay before its next attempt. */
+  #decide (work: Work, result: Attempt): number | null {
+    try {
+      const delayMs = this.#options.retryDelayMs(result, work.attempts)
+      if (delayMs === null) this.#outcomes.add(toOutcome(work.record, result, work.attempts))
+      return delayMs
+    } catch {
+      this.#emitInvalid(work.record.index, work.record.idJson, work.attempts)
+      return null
     }
   }
 
@@ -284,11 +283,11 @@ export class Sender extends Transform {
   /** Ends the stream once every record has its outcome (or, stopping, once in-flight ones have). */
   #settle (): void {
     if (this.#isStopping) return this.#endIfDrained()
-    const isIdle = this.#inFlight === 0 && this.#waiting === 0 && this.#dueRetries.length === 0 && this.#batch === null
+    const isIdle = this.#inFlight === 0 && this.#retries.isEmpty && this.#batch === null
     if (isIdle && this.#flushCallback !== null) {
       const flush = this.#flushCallback
       this.#flushCallback = null
-      this.#pushOutcomes()
+      this.#outcomes.flush()
       flush()
     }
   }
@@ -296,24 +295,11 @@ export class Sender extends Transform {
   #endIfDrained (): void {
     if (this.#inFlight > 0 || this.#hasEnded) return
     this.#hasEnded = true
-    this.#pushOutcomes()
+    this.#outcomes.flush()
     const flush = this.#flushCallback
     this.#flushCallback = null
     // A pending _flush ends the readable side itself; otherwise end it here.
     if (flush !== null) flush()
     else this.push(null)
   }
-
-  #after (timers: Set<NodeJS.Timeout>, delayMs: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      timers.delete(timer)
-      fn()
-    }, delayMs)
-    timers.add(timer)
-  }
-}
-
-function clearTimers (timers: Iterable<NodeJS.Timeout>): void {
-  for (const timer of timers) clearTimeout(timer)
-  if (timers instanceof Set) timers.clear()
 }

@@ -88,4 +88,33 @@ describe('RateLimiter', () => {
       expect(wait).to.be.above(900).and.at.most(1000)
     })
   })
+
+  describe('release()', () => {
+    it('gives back the last reservations, which were still waiting', () => {
+      const limiter = new RateLimiter(2)
+      expect(startsFor(limiter, [0, 0, 0, 0, 0])).to.deep.equal([0, 0, 1000, 1000, 2000])
+      limiter.release(3)
+      // As if only the first two had been reserved: the next start may go at 1000.
+      expect(startsFor(limiter, [100, 1200, 1200])).to.deep.equal([1000, 1200, 2000])
+    })
+
+    it('leaves the limiter exactly as if the released reservations had never been made', () => {
+      for (const perSecond of [1, 3, 10]) {
+        const random = seededRandom(perSecond + 100)
+        const released = new RateLimiter(perSecond)
+        const fresh = new RateLimiter(perSecond)
+        let now = 0
+        for (let round = 0; round < 50; round++) {
+          // A burst: some reservations start at once, the rest wait and are taken back.
+          const burst = 1 + Math.floor(random() * 3 * perSecond)
+          const waits = Array.from({ length: burst }, () => released.reserve(now))
+          const kept = waits.filter((wait) => wait === 0).length
+          released.release(burst - kept)
+          for (let i = 0; i < kept; i++) expect(fresh.reserve(now)).to.equal(0)
+          now += random() * 1500
+        }
+        expect(startsFor(released, [now, now, now, now])).to.deep.equal(startsFor(fresh, [now, now, now, now]))
+      }
+    })
+  })
 })

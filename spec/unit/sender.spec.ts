@@ -344,52 +344,106 @@ describe('createSender()', () => {
     })
   })
 
-  for (const how of ['reports an Error', 'throws']) {
-    it(`tears the whole pipeline down when attempt ${how}`, async () => {
-      const bug = new Error('attempt broke its contract')
-      const attempts = probe(async (rec) => {
-        if (rec.index === 3) throw bug
-        await sleep(5)
-        return OK
-      })
-      // 'throws': the bug is thrown by the call itself instead of reaching the callback.
-      const attempt: AttemptSender = how === 'reports an Error'
-        ? attempts.attempt
-        : (rec, signal, done) => {
-            if (rec.index === 3) throw bug
-            attempts.attempt(rec, signal, done)
-          }
-      const source = countingSource(records(1000))
-      const sink = collectingSink()
-      const stage = sender(attempt, { maxInFlight: 2 })
-      await expect(run(source.stream, stage, sink.stream)).to.be.rejectedWith(bug)
-      expect(source.stream.destroyed, 'source destroyed').to.equal(true)
-      expect(stage.destroyed, 'sender destroyed').to.equal(true)
-      expect(sink.stream.destroyed, 'sink destroyed').to.equal(true)
-      expect(source.pulled()).to.be.below(1000)
-    })
-  }
-
-  it('tears the whole pipeline down when handling an outcome throws (inside the attempt callback)', async () => {
-    // The callback runs inside the attempt's own machinery (undici's response handling in
-    // production, a promise here); either would swallow the throw.
-    const bug = new Error('retry decision broke')
-    const attempts = probe(async () => {
-      await sleep(1)
+  it('tears the whole pipeline down when attempt reports an Error (a bug of the attempt machinery)', async () => {
+    const bug = new Error('attempt broke its contract')
+    const attempts = probe(async (rec) => {
+      if (rec.index === 3) throw bug
+      await sleep(5)
       return OK
     })
     const source = countingSource(records(1000))
     const sink = collectingSink()
-    const stage = sender(attempts.attempt, {
-      maxInFlight: 2,
-      retryDelayMs: (_attempt, attemptsMade) => {
-        if (attempts.started.length > 3) throw bug
-        return attemptsMade > 0 ? null : 0
-      }
-    })
+    const stage = sender(attempts.attempt, { maxInFlight: 2 })
     await expect(run(source.stream, stage, sink.stream)).to.be.rejectedWith(bug)
+    expect(source.stream.destroyed, 'source destroyed').to.equal(true)
     expect(stage.destroyed, 'sender destroyed').to.equal(true)
+    expect(sink.stream.destroyed, 'sink destroyed').to.equal(true)
     expect(source.pulled()).to.be.below(1000)
+  })
+
+  describe('when one record throws (issue 18 items 1-2)', () => {
+    it('turns a throw from the attempt call into that record\'s invalid_record outcome and goes on', async () => {
+      const attempts = probe(async () => {
+        await sleep(1)
+        return OK
+      })
+      const attempt: AttemptSender = (rec, signal, done) => {
+        if (rec.index === 3) throw new URIError('URI malformed')
+        attempts.attempt(rec, signal, done)
+      }
+      const sink = collectingSink()
+      const stage = sender(attempt, { maxInFlight: 2 })
+      await run(countingSource(records(10)).stream, stage, sink.stream)
+      expect(sink.outcomes).to.have.length(10)
+      expect(indexes(sink.outcomes).sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+      expect(sink.outcomes.filter((outcome) => outcome.ok)).to.have.length(9)
+      expect(sink.outcomes.find((outcome) => outcome.index === 3)).to.deep.equal({
+        index: 3, idJson: '"r3"', ok: false, status: null, attempts: 0, timeMs: 0, error: 'invalid_record'
+      })
+      expect(stage.inFlight, 'the slot was given back').to.equal(0)
+      expect(stage.readableEnded, 'the stream ended normally').to.equal(true)
+    })
+
+    it('counts the attempts made before a retry\'s attempt call throws', async () => {
+      const attempts = probe(async () => UNAVAILABLE)
+      let calls = 0
+      const attempt: AttemptSender = (rec, signal, done) => {
+        if (++calls === 3) throw new RangeError('Maximum call stack size exceeded')
+        attempts.attempt(rec, signal, done)
+      }
+      const sink = collectingSink()
+      await run(countingSource([record(0)]).stream, sender(attempt, { retryDelayMs: retryFailures(5, 1) }), sink.stream)
+      expect(sink.outcomes).to.deep.equal([
+        { index: 0, idJson: '"r0"', ok: false, status: null, attempts: 2, timeMs: 0, error: 'invalid_record' }
+      ])
+    })
+
+    it('ignores a callback from an attempt that threw after it had started', async () => {
+      const attempts = probe(async () => {
+        await sleep(5)
+        return OK
+      })
+      const attempt: AttemptSender = (rec, signal, done) => {
+        attempts.attempt(rec, signal, done)
+        if (rec.index === 1) throw new Error('threw after starting')
+      }
+      const sink = collectingSink()
+      const stage = sender(attempt, { maxInFlight: 2 })
+      await run(countingSource(records(4)).stream, stage, sink.stream)
+      await sleep(20)
+      expect(sink.outcomes).to.have.length(4)
+      expect(sink.outcomes.find((outcome) => outcome.index === 1)).to.include({ ok: false, error: 'invalid_record' })
+      expect(stage.inFlight).to.equal(0)
+    })
+
+    it('survives a long run of records that all throw (no recursion through the pump)', async () => {
+      const sink = collectingSink()
+      const attempt: AttemptSender = () => { throw new Error('poison') }
+      const lines = records(10_000).map(lineOf)
+      await run(Readable.from([new RecordBatch(0, lines)]), sender(attempt, { maxInFlight: 4 }), sink.stream)
+      expect(sink.outcomes).to.have.length(10_000)
+      expect(sink.outcomes.every((outcome) => outcome.error === 'invalid_record')).to.equal(true)
+    })
+
+    it('turns a throw while deciding a record\'s retry into that record\'s invalid_record outcome', async () => {
+      // Until issue 18 this tore the whole pipeline down; the throw belongs to one record.
+      const poison: Attempt = { ok: false, status: 418, timeMs: 1, error: 'http_status' }
+      const attempt: AttemptSender = (rec, _signal, done) => { setImmediate(done, rec.index === 5 ? poison : OK) }
+      const sink = collectingSink()
+      const stage = sender(attempt, {
+        maxInFlight: 2,
+        retryDelayMs: (result) => {
+          if (result === poison) throw new Error('retry decision broke')
+          return null
+        }
+      })
+      await run(countingSource(records(10)).stream, stage, sink.stream)
+      expect(sink.outcomes).to.have.length(10)
+      expect(sink.outcomes.find((outcome) => outcome.index === 5)).to.deep.equal({
+        index: 5, idJson: '"r5"', ok: false, status: null, attempts: 1, timeMs: 0, error: 'invalid_record'
+      })
+      expect(sink.outcomes.filter((outcome) => outcome.ok)).to.have.length(9)
+    })
   })
 
   describe('retries', () => {
@@ -648,6 +702,50 @@ describe('createSender()', () => {
         const span = (starts[i + perSecond] as number) - (starts[i] as number)
         expect(span, `starts ${i}..${i + perSecond}`).to.be.at.least(990)
       }
+    })
+
+    // Issue 18 item 5: starts the limiter holds had already taken a slot, and still started
+    // after a pause or a cancel.
+    it('starts nothing after pauseSending(), not even what the limiter holds; resumes it through the limiter', async function () {
+      this.timeout(10_000)
+      const attempts = probe(async () => OK)
+      const sink = collectingSink()
+      const stage = sender(attempts.attempt, { maxInFlight: 4, rateLimiter: new RateLimiter(2) })
+      const done = run(countingSource(records(6)).stream, stage, sink.stream)
+      await until(() => sink.outcomes.length === 2, 'the first two are sent')
+      expect(stage.inFlight, 'four starts held by the limiter').to.equal(4)
+      stage.pauseSending()
+      expect(stage.inFlight, 'held starts gave their slots back').to.equal(0)
+      await sleep(1500)
+      expect(attempts.started).to.deep.equal([0, 1])
+      stage.resumeSending()
+      await done
+      expect(indexes(sink.outcomes)).to.deep.equal([0, 1, 2, 3, 4, 5])
+      expect(attempts.started).to.deep.equal([0, 1, 2, 3, 4, 5])
+      const starts = attempts.startedAt
+      for (let i = 0; i + 2 < starts.length; i++) {
+        expect((starts[i + 2] as number) - (starts[i] as number), `starts ${i}..${i + 2}`).to.be.at.least(990)
+      }
+    })
+
+    it('with stopIntake() and abortInFlight() drops what the limiter holds: no attempt, no outcome', async function () {
+      this.timeout(10_000)
+      const attempts = probe(async (_rec, signal) => {
+        if (!signal.aborted) await once(signal, 'abort')
+        return CANCELLED
+      })
+      const sink = collectingSink()
+      const stage = sender(attempts.attempt, { maxInFlight: 4, rateLimiter: new RateLimiter(2) })
+      run(countingSource(records(10)).stream, stage, sink.stream).catch(() => {})
+      await until(() => attempts.started.length === 2 && stage.inFlight === 4, 'two in flight, two held')
+      const finished = once(sink.stream, 'finish')
+      stage.stopIntake()
+      stage.abortInFlight()
+      await finished
+      await sleep(1200)
+      expect(attempts.started).to.deep.equal([0, 1])
+      expect(indexes(sink.outcomes).sort()).to.deep.equal([0, 1])
+      expect(sink.outcomes.every((outcome) => outcome.error === 'cancelled')).to.equal(true)
     })
   })
 })

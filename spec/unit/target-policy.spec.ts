@@ -126,12 +126,50 @@ describe('createTargetPolicy()', () => {
       ['::1', 443, false]
     ])
 
-    it('allows any address a listed name resolves to, but never an always-refused one', () => {
+    // Until issue 18 item 8 a listed name vouched for any address it resolved to (10.1.2.3
+    // here was allowed). Now names vouch for names; addresses need their own warrant.
+    it('allows a public address a listed name resolves to, but never an always-refused one', () => {
       const policy = createTargetPolicy(['api.example.com'])
-      expect(policy.isAddressAllowed('api.example.com', '10.1.2.3', 443)).to.equal(true)
+      expect(policy.isAddressAllowed('api.example.com', '93.184.216.34', 443)).to.equal(true)
+      expect(policy.isAddressAllowed('api.example.com', '2606:2800:220:1::1', 443)).to.equal(true)
       expect(policy.isAddressAllowed('api.example.com', '169.254.169.254', 443)).to.equal(false)
       expect(policy.isAddressAllowed('api.example.com', 'fe80::1', 443)).to.equal(false)
-      expect(policy.isAddressAllowed('other.example.com', '10.1.2.3', 443)).to.equal(false)
+      expect(policy.isAddressAllowed('other.example.com', '93.184.216.34', 443)).to.equal(false)
+    })
+
+    describe('names vouch for names, addresses need their own warrant (issue 18 item 8)', () => {
+      const policy = createTargetPolicy(['api.example.com'])
+      const notPublic = [
+        '127.0.0.1', '127.0.0.2', '0.0.0.0', '10.1.2.3', '100.64.0.1', '172.16.0.1', '172.31.255.255',
+        '192.168.1.1', '192.0.0.8', '198.18.0.1', '224.0.0.1', '255.255.255.255', '203.0.113.9',
+        '::1', '::', 'fd12::1', 'fc00::1', 'fe80::1', 'ff02::1', '2001:db8::1',
+        '::ffff:127.0.0.1', '::ffff:7f00:2', '::ffff:10.0.0.1', '::ffff:c0a8:101', '64:ff9b::a00:1', '64:ff9b::127.0.0.1'
+      ]
+      for (const address of notPublic) {
+        it(`refuses ${address} for a listed name`, () => {
+          expect(policy.isAddressAllowed('api.example.com', address, 443)).to.equal(false)
+        })
+      }
+      for (const address of ['8.8.8.8', '172.32.0.1', '100.128.0.1', '::ffff:8.8.8.8', '64:ff9b::808:808', '2a00:1450::1']) {
+        it(`allows public ${address} for a listed name`, () => {
+          expect(policy.isAddressAllowed('api.example.com', address, 443)).to.equal(true)
+        })
+      }
+
+      it('allows a private address when an IP/CIDR entry warrants it, on that entry\'s port', () => {
+        const both = createTargetPolicy(['*.probe.test', '127.0.0.1', '10.0.0.0/8:8080'])
+        expect(both.isAddressAllowed('x.probe.test', '127.0.0.1', 80)).to.equal(true)
+        expect(both.isAddressAllowed('x.probe.test', '127.0.0.2', 80)).to.equal(false)
+        expect(both.isAddressAllowed('x.probe.test', '10.9.9.9', 8080)).to.equal(true)
+        expect(both.isAddressAllowed('x.probe.test', '10.9.9.9', 80)).to.equal(false)
+      })
+
+      it('keeps the open policy as it was: only always-refused addresses are refused', () => {
+        const open = createTargetPolicy([])
+        expect(open.isAddressAllowed('x.probe.test', '127.0.0.2', 80)).to.equal(true)
+        expect(open.isAddressAllowed('x.probe.test', '10.1.2.3', 80)).to.equal(true)
+        expect(open.isAddressAllowed('x.probe.test', '169.254.169.254', 80)).to.equal(false)
+      })
     })
 
     it('does not let an IP-literal host match a name rule', () => {
@@ -168,9 +206,9 @@ describe('createTargetPolicy()', () => {
 
     it('applies at connect time too', () => {
       const policy = createTargetPolicy(['*.example.com'])
-      expect(policy.isAddressAllowed('api.example.com', '203.0.113.9', 443)).to.equal(true)
+      expect(policy.isAddressAllowed('api.example.com', '93.184.216.34', 443)).to.equal(true)
       expect(policy.isAddressAllowed('api.example.com', '169.254.169.254', 443)).to.equal(false)
-      expect(policy.isAddressAllowed('api.example.org', '203.0.113.9', 443)).to.equal(false)
+      expect(policy.isAddressAllowed('api.example.org', '93.184.216.34', 443)).to.equal(false)
     })
   })
 
@@ -232,8 +270,8 @@ describe('createTargetPolicy()', () => {
 
     it('checks the port at connect time too', () => {
       const policy = createTargetPolicy(['api.example.com:8080'])
-      expect(policy.isAddressAllowed('api.example.com', '203.0.113.9', 8080)).to.equal(true)
-      expect(policy.isAddressAllowed('api.example.com', '203.0.113.9', 443)).to.equal(false)
+      expect(policy.isAddressAllowed('api.example.com', '93.184.216.34', 8080)).to.equal(true)
+      expect(policy.isAddressAllowed('api.example.com', '93.184.216.34', 443)).to.equal(false)
     })
   })
 
