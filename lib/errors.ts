@@ -129,6 +129,39 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Errors that never reach a client: each ends something inside Chronos (a record, a job's
+ * run) and is matched on its `code` where it is handled.
+ */
+export abstract class InternalError extends Error {
+  abstract readonly code: string
+
+  constructor (message: string) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+/** The job's meta hash was gone when outcomes were written: Redis lost the job's state. */
+export class StateLostError extends InternalError {
+  readonly code = 'state_lost'
+}
+
+/** A spool line longer than any upload could have written: the spool file is corrupt. */
+export class LineTooLongError extends InternalError {
+  readonly code = 'line_too_long'
+}
+
+/** Carries the `target_forbidden` reason through undici to the record's outcome. */
+export class ConnectForbiddenError extends InternalError {
+  readonly code = 'target_forbidden'
+}
+
+/** Whether an error is Redis having lost a job's state (the status sink and a run stop on it). */
+export function isStateLost (err: unknown): boolean {
+  return errorCode(err) === 'state_lost'
+}
+
 export function isChronosError (err: unknown): err is ChronosError {
   return err instanceof Error && typeof (err as Partial<ChronosError>).code === 'string' &&
     typeof (err as Partial<ChronosError>).status === 'number' && 'expose' in err

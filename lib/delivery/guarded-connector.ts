@@ -8,13 +8,9 @@ import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type Lo
 import { isIP } from 'node:net'
 import { buildConnector } from 'undici'
 import type { TargetPolicy } from './target-policy.js'
+import { ConnectForbiddenError } from '../errors.js'
 
 export type LookupFunction = (hostname: string, options: LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void
-
-/** Carries the `target_forbidden` reason code through undici to the record's outcome. */
-export class ConnectForbiddenError extends Error {
-  readonly code = 'target_forbidden'
-}
 
 export interface GuardedConnectorOptions {
   readonly policy: TargetPolicy

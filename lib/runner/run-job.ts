@@ -10,6 +10,7 @@
  * shutdown with in-flight requests finished and their outcomes stored ('drained'), or the
  * job's Redis state gone ('state_lost'). Anything else rejects.
  */
+import { isStateLost } from '../errors.js'
 import { pipeline } from 'node:stream/promises'
 import { once } from 'node:events'
 import type { JobSpec } from '../domain/job-spec.js'
@@ -96,7 +97,7 @@ export class JobRun {
       if (records.skipped > 0) log.info({ jobId, skipped: records.skipped }, 'resumed job skipped recorded outcomes')
       return this.#isCancelled ? 'cancelled' : 'completed'
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'state_lost') return 'state_lost'
+      if (isStateLost(err)) return 'state_lost'
       if (this.#isCancelled) return 'cancelled'
       if (this.#isDraining) return 'drained'
       throw err

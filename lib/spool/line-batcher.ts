@@ -14,12 +14,9 @@
  * longer than `maxLineBytes` is a stream error: it can only mean a corrupt file.
  */
 import { Transform, type TransformCallback } from 'node:stream'
+import { LineTooLongError } from '../errors.js'
 
 const NEWLINE = 0x0a
-
-export class LineTooLongError extends Error {
-  readonly code = 'line_too_long'
-}
 
 export class LineBatcher extends Transform {
   readonly #maxLineBytes: number

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs'
 import type { Redis } from './redis.js'
 import type { Keys } from './keys.js'
+import { StateLostError } from '../errors.js'
 import type { Outcome } from '../domain/outcome.js'
 import { latencyBucket } from '../domain/latency-histogram.js'
 
@@ -19,10 +20,7 @@ interface OutcomeCommands {
   recordOutcomes: (meta: string, done: string, counts: string, results: string, failed: string, packed: string | Buffer) => Promise<number>
 }
 
-/** The job's meta hash was gone when outcomes were written: Redis lost the job's state. */
-export class StateLostError extends Error {
-  readonly code = 'state_lost'
-}
+export { StateLostError }
 
 export class OutcomeStore {
   readonly #redis: Redis & OutcomeCommands

@@ -1,11 +1,13 @@
 // The error catalogue of STYLE.md ("Error classes"), one row per wire code, in undici's
 // table-driven style: every class keeps its code, HTTP status and expose flag.
 import { expect } from 'chai'
+import * as errors from '../../lib/errors.js'
 import {
   ChronosError, ClientAbortedError, ConfigError, EmptyJobError, InsufficientStorageError, InvalidConfigError,
   InvalidRecordError, InvalidRequestError, InvalidStateError, JobConflictError, LineTooLargeError,
   NotFoundError, PayloadTooLargeError, ShuttingDownError, StoreUnavailableError, TargetForbiddenError,
-  UnauthorizedError, UnsupportedMediaTypeError, errorCode, isChronosError, type ErrorOptions
+  UnauthorizedError, UnsupportedMediaTypeError, errorCode, isChronosError, type ErrorOptions,
+  ConnectForbiddenError, InternalError, LineTooLongError, StateLostError, isStateLost
 } from '../../lib/errors.js'
 
 type ErrorClass = new (message: string, options?: ErrorOptions) => ChronosError
@@ -27,6 +29,52 @@ const catalogue: Array<[ErrorClass, string, number]> = [
   [InvalidStateError, 'invalid_state', 409],
   [ClientAbortedError, 'client_aborted', 499]
 ]
+
+/** Errors that end something inside Chronos and never reach a client: class and code. */
+const internal: Array<[new (message: string) => InternalError, string]> = [
+  [StateLostError, 'state_lost'],
+  [LineTooLongError, 'line_too_long'],
+  [ConnectForbiddenError, 'target_forbidden']
+]
+
+describe('the catalogue', () => {
+  // Derived from errors.ts itself: a new error class without its row here fails this test.
+  const exported = (Object.values(errors) as unknown[]).filter((value): value is abstract new (...args: never[]) => Error =>
+    typeof value === 'function' && value.prototype instanceof Error)
+
+  it('has a row for every ChronosError subclass errors.ts exports', () => {
+    const wire = exported.filter((type) => type.prototype instanceof ChronosError).map((type) => type.name).sort()
+    expect(wire).to.deep.equal([...catalogue.map(([type]) => type.name), JobConflictError.name].sort())
+  })
+
+  it('has a row for every internal error errors.ts exports', () => {
+    const inner = exported.filter((type) => type.prototype instanceof InternalError).map((type) => type.name).sort()
+    expect(inner).to.deep.equal(internal.map(([type]) => type.name).sort())
+  })
+
+  it('knows every error class errors.ts exports (wire, internal, or ConfigError)', () => {
+    const known = new Set<unknown>([ChronosError, InternalError, ConfigError, JobConflictError, ...catalogue.map(([type]) => type), ...internal.map(([type]) => type)])
+    expect(exported.filter((type) => !known.has(type)).map((type) => type.name)).to.deep.equal([])
+  })
+})
+
+describe('InternalError subclasses', () => {
+  for (const [ErrorType, code] of internal) {
+    it(`${ErrorType.name} has code ${code} and is no ChronosError`, () => {
+      const err = new ErrorType('boom')
+      expect(err.code).to.equal(code)
+      expect(err.name).to.equal(ErrorType.name)
+      expect(isChronosError(err)).to.equal(false)
+      expect(errorCode(err)).to.equal(code)
+    })
+  }
+
+  it('isStateLost() matches on the code only', () => {
+    expect(isStateLost(new StateLostError('gone'))).to.equal(true)
+    expect(isStateLost(Object.assign(new Error('x'), { code: 'state_lost' }))).to.equal(true)
+    expect(isStateLost(new Error('state_lost'))).to.equal(false)
+  })
+})
 
 describe('ChronosError subclasses', () => {
   for (const [ErrorType, code, status] of catalogue) {
