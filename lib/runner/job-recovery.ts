@@ -93,3 +93,24 @@ async function isOlderThan (path: string, ageMs: number, nowMs: number): Promise
     return false
   }
 }
+
+/** recoverJob() and sweepSpoolDir() for one runner: one sweep at a time, since two could register the same lost job twice. */
+export class JobRecovery {
+  readonly #deps: RecoveryDeps
+  #sweeping: Promise<unknown> = Promise.resolve()
+
+  constructor (deps: RecoveryDeps) {
+    this.#deps = deps
+  }
+
+  async recover (jobId: string): Promise<Recovery> {
+    return await recoverJob(jobId, this.#deps)
+  }
+
+  /** The ids of jobs to queue (see sweepSpoolDir). */
+  async sweep (): Promise<string[]> {
+    const sweep = this.#sweeping.then(async () => await sweepSpoolDir(this.#deps))
+    this.#sweeping = sweep.catch(() => {})
+    return await sweep
+  }
+}

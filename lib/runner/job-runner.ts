@@ -1,22 +1,21 @@
 /**
  * Owns the jobs this instance runs: a FIFO queue, at most `maxActiveJobs` running at once,
- * resume of this instance's unfinished jobs at start, and the shutdown drain. Each job's
- * end is written to the store here, and its spool file removed once the job is over.
+ * resume of this instance's unfinished jobs at start (and of jobs Redis forgot: see
+ * job-recovery.ts), pause, resume, cancel and the shutdown drain. How a job ends is
+ * job-ending.ts; one job's pipeline is run-job.ts.
  */
-import { unlink } from 'node:fs/promises'
 import type { JobsConfig, UploadConfig } from '../config.js'
 import type { Logger } from '../logger.js'
 import type { JobStore } from '../store/job-store.js'
 import type { OutcomeStore } from '../store/outcome-store.js'
 import { parseJobSpec, type JobSpec, type JobSpecLimits, type JobSpecResult } from '../domain/job-spec.js'
-import { toJobStatus } from '../domain/job-status.js'
-import { extractFailed } from '../spool/extract-failed.js'
 import { JobRun } from './run-job.js'
+import { JobEnding } from './job-ending.js'
 import type { ConnectorFactory } from '../delivery/http-pools.js'
 import type { Outcome } from '../domain/outcome.js'
 import type { JobMeta } from '../domain/job-meta.js'
-import { recoverJob, sweepSpoolDir, type RecoveryDeps } from './job-recovery.js'
-import { markReceiptStarted, removeReceipt } from '../spool/job-receipt.js'
+import { JobRecovery } from './job-recovery.js'
+import { markReceiptStarted } from '../spool/job-receipt.js'
 
 /** Runs in a row that the process died under without progress before a job is quarantined. */
 const POISON_STRIKES = 2
@@ -41,12 +40,14 @@ export class JobRunner {
   readonly #active = new Map<string, JobRun | null>()
   readonly #settled = new Map<string, Promise<void>>()
   readonly #cancelRequested = new Set<string>()
-  readonly #callbacks = new Set<Promise<unknown>>()
+  readonly #ending: JobEnding
   #isClosing = false
-  #sweeping: Promise<void> = Promise.resolve()
+  readonly #recovery: JobRecovery
 
   constructor (deps: JobRunnerDeps) {
     this.#deps = deps
+    this.#ending = new JobEnding(deps)
+    this.#recovery = new JobRecovery({ spoolDir: deps.upload.spoolDir, instanceId: deps.jobs.instanceId, jobStore: deps.jobStore, log: deps.log })
   }
 
   get activeCount (): number {
@@ -84,7 +85,7 @@ export class JobRunner {
     const jobs = await this.#deps.jobStore.listOwned(this.#deps.jobs.instanceId)
     for (const job of jobs) this.enqueue(job.meta.jobId)
     if (jobs.length > 0) this.#deps.log.info({ jobs: jobs.length }, 'resuming unfinished jobs')
-    await this.#sweepSpool()
+    for (const jobId of await this.#recovery.sweep()) this.enqueue(jobId)
     return jobs.length
   }
 
@@ -94,22 +95,9 @@ export class JobRunner {
    */
   async reconcileQueued (): Promise<void> {
     for (const jobId of [...this.#queue]) {
-      if (await this.#deps.jobStore.get(jobId) === null) await recoverJob(jobId, this.#recoveryDeps)
+      if (await this.#deps.jobStore.get(jobId) === null) await this.#recovery.recover(jobId)
     }
-    await this.#sweepSpool()
-  }
-
-  /** One sweep at a time: two could register the same lost job twice. */
-  async #sweepSpool (): Promise<void> {
-    const sweep = this.#sweeping.then(async () => {
-      for (const jobId of await sweepSpoolDir(this.#recoveryDeps)) this.enqueue(jobId)
-    })
-    this.#sweeping = sweep.catch(() => {})
-    await sweep
-  }
-
-  get #recoveryDeps (): RecoveryDeps {
-    return { spoolDir: this.#deps.upload.spoolDir, instanceId: this.#deps.jobs.instanceId, jobStore: this.#deps.jobStore, log: this.#deps.log }
+    for (const jobId of await this.#recovery.sweep()) this.enqueue(jobId)
   }
 
   /** Whether this runner holds the job (queued or active). */
@@ -132,9 +120,8 @@ export class JobRunner {
       // Never started (queued or paused before it ran): end it here, callback included.
       const job = await this.#deps.jobStore.get(jobId)
       if (job !== null && job.meta.finishedAt === null) {
-        await this.#finish(jobId, 'cancelled', job.meta.spoolPath)
         const parsed = this.#specOf(job.meta)
-        if (parsed.ok && parsed.spec.callbackUrl !== null) this.#callBack(jobId, parsed.spec, this.#deps.log.child({ jobId }))
+        await this.#ending.finish(jobId, 'cancelled', job.meta.spoolPath, parsed.ok ? parsed.spec : null, this.#deps.log.child({ jobId }))
       }
     }
     this.#cancelRequested.delete(jobId)
@@ -173,7 +160,7 @@ export class JobRunner {
     this.#queue.length = 0
     await Promise.all([...this.#active.values()].map(async (run) => await run?.drain(graceMs)))
     await Promise.all(this.#settled.values())
-    await Promise.all(this.#callbacks)
+    await this.#ending.flush()
   }
 
   #pump (): void {
@@ -195,21 +182,16 @@ export class JobRunner {
     const { jobStore, log: rootLog } = this.#deps
     const log = rootLog.child({ jobId })
     let job = await jobStore.get(jobId)
-    if (job === null && await recoverJob(jobId, this.#recoveryDeps) === 'registered') job = await jobStore.get(jobId)
+    if (job === null && await this.#recovery.recover(jobId) === 'registered') job = await jobStore.get(jobId)
     if (job === null) return
     const { meta, counts } = job
     const spoolPath = meta.spoolPath
     const parsed = this.#specOf(meta)
-    if (!parsed.ok) {
-      await jobStore.finish(jobId, 'failed', { code: 'invalid_config', message: parsed.problems.join('; ') })
-      return
-    }
+    if (!parsed.ok) return await this.#ending.fail(jobId, spoolPath, { code: 'invalid_config', message: parsed.problems.join('; ') })
     if (this.#isClosing || this.#cancelRequested.has(jobId)) return
     if (meta.state !== 'paused' && await jobStore.openRun(jobId) >= POISON_STRIKES) {
       log.error({ strikes: POISON_STRIKES }, 'job quarantined: it crashed the process on resume')
-      await jobStore.finish(jobId, 'failed', { code: 'poison_job', message: 'the process died twice while resuming this job, without progress; it is not run again' })
-      await this.#removeFiles(jobId, spoolPath)
-      return
+      return await this.#ending.fail(jobId, spoolPath, { code: 'poison_job', message: 'the process died twice while resuming this job, without progress; it is not run again' })
     }
     const isResume = counts.count > 0
     const startedAt = meta.startedAt ?? new Date().toISOString()
@@ -239,11 +221,7 @@ export class JobRunner {
     } catch (err) {
       // The job ends here with what it counted (the sink stored what it held); the process
       // and every other job go on.
-      const error = jobError(err)
-      log.error({ err, code: error.code }, 'job failed')
-      await jobStore.finish(jobId, 'failed', error)
-      await this.#removeFiles(jobId, spoolPath)
-      return
+      return await this.#ending.failRun(jobId, spoolPath, err, log)
     }
     const durationMs = Math.round(performance.now() - startMs)
     if (end === 'drained') {
@@ -253,56 +231,14 @@ export class JobRunner {
     }
     if (end === 'state_lost') {
       log.error({ durationMs }, 'job state lost in redis')
-      await jobStore.recordStateLost(jobId, meta.primaryKey, meta.instanceId, meta.owner, meta.total)
-      await this.#removeFiles(jobId, spoolPath)
-      return
+      return await this.#ending.stateLost(meta)
     }
-    await this.#finish(jobId, end, spoolPath)
+    await this.#ending.finish(jobId, end, spoolPath, parsed.spec, log)
     log.info({ durationMs, state: end }, 'job ended')
-    if (parsed.spec.callbackUrl !== null) this.#callBack(jobId, parsed.spec, log)
-  }
-
-  /** Sends the final callback in the background; close() waits for it. */
-  #callBack (jobId: string, spec: JobSpec, log: Logger): void {
-    const send = this.#deps.sendCallback
-    if (send === undefined) return
-    const callback = this.#deps.jobStore.get(jobId)
-      .then(async (job) => job === null ? undefined : await send(jobId, spec, JSON.stringify(toJobStatus(job)), log))
-      .catch((err: unknown) => log.error({ err }, 'final callback failed'))
-      .finally(() => this.#callbacks.delete(callback))
-    this.#callbacks.add(callback)
   }
 
   /** The JobSpec stored with a job (wire form, validated again: limits may have changed). */
   #specOf (meta: JobMeta): JobSpecResult {
     return parseJobSpec(JSON.parse(meta.specJson), this.#deps.specLimits)
-  }
-
-  /** Ends a job: failed records kept for retry-failed, state written, spool removed. */
-  async #finish (jobId: string, state: 'completed' | 'cancelled', spoolPath: string | undefined): Promise<void> {
-    const { jobStore, outcomeStore, upload, log } = this.#deps
-    const job = await jobStore.get(jobId)
-    if (spoolPath !== undefined && (job?.counts.failed ?? 0) > 0) {
-      await extractFailed(spoolPath, upload.spoolDir, jobId, upload.maxLineBytes,
-        async (first, bytes) => await outcomeStore.readFailedBits(jobId, first, bytes))
-        .catch((err: unknown) => log.error({ err, jobId }, 'keeping failed records for retry failed'))
-    }
-    await jobStore.finish(jobId, state)
-    await this.#removeFiles(jobId, spoolPath)
-  }
-
-  /** A job's spool file and receipt, once it has ended. */
-  async #removeFiles (jobId: string, spoolPath: string | undefined): Promise<void> {
-    if (spoolPath !== undefined) await unlink(spoolPath).catch(() => {})
-    await removeReceipt(this.#deps.upload.spoolDir, jobId)
-  }
-}
-
-/** How a job whose pipeline failed ends: a code the user can act on, never a stack. */
-function jobError (err: unknown): { code: string, message: string } {
-  switch ((err as { code?: unknown } | null)?.code) {
-    case 'ENOENT': return { code: 'spool_lost', message: 'the spool file is gone' }
-    case 'line_too_long': return { code: 'spool_corrupt', message: 'the spool file is corrupt' }
-    default: return { code: 'job_error', message: 'processing failed; the records counted so far are kept' }
   }
 }
