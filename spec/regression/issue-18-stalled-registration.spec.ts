@@ -9,7 +9,8 @@
 //
 // Refs: issue 18 item 4
 import { request } from 'node:http'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { expect } from 'chai'
 import { startChronos, type Chronos } from '../helpers/chronos.js'
 import { startTarget, type Target } from '../helpers/target.js'
@@ -56,8 +57,13 @@ describe('issue 18: a registration given up with 503 while Redis stalls', functi
 
     const records = makeRecords(200).map((record) => JSON.stringify(record)).join('\n') + '\n'
     const answer = await uploadInTwoParts(chronos.url, `${specLine(target.port, { primarykey })}\n`, records, async () => {
-      // Line 1 has been checked (the primarykey is free): stall Redis before registration.
-      await sleep(300)
+      // Line 1 has been checked (the primarykey is free) once the partial spool file holds
+      // bytes: stall Redis then, before registration.
+      await eventually(async () => {
+        const partial = (await chronos.spoolFiles()).find((name) => name.endsWith('.partial'))
+        expect(partial).to.be.a('string')
+        expect((await stat(join(chronos.spoolDir, partial as string))).size).to.be.above(0)
+      }, 10_000, 20)
       await chronos.redis.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL')
     })
     expect(answer.status).to.equal(503)
