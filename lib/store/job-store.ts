@@ -8,6 +8,7 @@
 import type { Redis } from './redis.js'
 import type { Keys } from './keys.js'
 import { JobConflictError } from '../errors.js'
+import { listJobs, type JobPage, type JobQuery } from './job-list.js'
 
 export type JobState = 'queued' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed'
 
@@ -250,6 +251,11 @@ export class JobStore {
       else jobs.push(job)
     }
     return jobs
+  }
+
+  /** GET /jobs: a full page of the owner's jobs matching the filters, newest first (job-list.ts). */
+  async list (query: JobQuery): Promise<JobPage<JobSnapshot>> {
+    return await listJobs(this.#redis, this.#keys, query, async (jobId) => await this.get(jobId))
   }
 
   async countJobs (): Promise<number> {
