@@ -19,6 +19,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The `chronos` CLI (package.json "bin"): `docker exec <container> npx chronos jobs`.
+COPY bin ./bin
 RUN mkdir -p /var/lib/chronos/spool && chown -R node:node /var/lib/chronos
 USER node
 VOLUME /var/lib/chronos/spool

@@ -13,9 +13,10 @@ build: install
 	npm run build
 
 # Starts a local Redis when none answers at $$REDIS_URL (see scripts/ensure-redis.sh).
+# On a terminal the JSON logs go through pino-pretty for people; piped (CI, files) they stay JSON.
 run: build
 	scripts/ensure-redis.sh
-	npm start
+	@if [ -t 1 ]; then npm start | npx pino-pretty; else npm start; fi
 
 # lint → typecheck → circular imports → layers point down (docs/architecture.md) → mocha.
 test: install

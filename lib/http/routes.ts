@@ -12,6 +12,8 @@ import { eventsHandler } from './handlers/job-events.js'
 import { retryFailedHandler } from './handlers/retry-failed.js'
 import { metricsHandler } from './handlers/metrics.js'
 import { healthHandler, readyHandler } from './handlers/health.js'
+import { openapiHandler } from './handlers/openapi.js'
+import { uiHandlers } from './handlers/ui.js'
 
 export function createRouter (deps: Deps): Router<AppState> {
   const router = new Router<AppState>()
@@ -29,5 +31,9 @@ export function createRouter (deps: Deps): Router<AppState> {
   router.get('/healthz', healthHandler())
   router.get('/readyz', readyHandler(deps))
   router.get('/metrics', metricsHandler(deps))
+  router.get('/openapi.json', openapiHandler())
+  const ui = uiHandlers()
+  router.get('/ui', ui.index) // also serves /ui/ (the router ignores a trailing slash)
+  router.get('/ui/:file', ui.asset)
   return router
 }

@@ -10,6 +10,7 @@ import type { Keys } from './keys.js'
 import { JobConflictError } from '../errors.js'
 import { LIVE_STATES, type JobState, type StoredJob } from '../domain/job-meta.js'
 import { jobFromHashes } from './job-hashes.js'
+import { listJobs, type JobPage, type JobQuery } from './job-list.js'
 
 export interface NewJob {
   readonly jobId: string
@@ -245,6 +246,11 @@ export class JobStore {
       else jobs.push(job)
     }
     return jobs
+  }
+
+  /** GET /jobs: a full page of the owner's jobs matching the filters, newest first (job-list.ts). */
+  async list (query: JobQuery): Promise<JobPage<StoredJob>> {
+    return await listJobs(this.#redis, this.#keys, query, async (jobId) => await this.get(jobId))
   }
 
   async countJobs (): Promise<number> {

@@ -107,10 +107,49 @@ describe('jobs API', function () {
     it('answers an empty list without jobs', async function () {
       const answer = await chronos.get('/jobs')
       expect(answer.status).to.equal(200)
-      expect(answer.json).to.deep.equal({ jobs: [], next_offset: null })
+      expect(answer.json).to.deep.equal({ jobs: [], next_cursor: null, next_offset: null })
     })
 
-    for (const query of ['limit=0', 'limit=abc', 'limit=1.5', 'offset=-1', 'offset=x']) {
+    it('walks every job exactly once by following next_cursor, and a cursor survives newer jobs', async function () {
+      await useTarget()
+      const ids: string[] = []
+      for (let n = 0; n < 5; n++) ids.push(await submit(makeRecords(1)))
+      const seen: string[] = []
+      let cursor: string | null = null
+      for (let page = 0; page < 10; page++) {
+        const answer = await chronos.get(`/jobs?limit=2${cursor === null ? '' : `&cursor=${cursor}`}`)
+        expect(answer.status, answer.text).to.equal(200)
+        seen.push(...answer.json.jobs.map((job: { job_id: string }) => job.job_id))
+        cursor = answer.json.next_cursor
+        if (cursor === null) break
+        if (page === 0) await submit(makeRecords(1)) // a newer job shifts no position after the cursor
+      }
+      expect(seen).to.deep.equal([...ids].reverse())
+    })
+
+    it('filters by state and by primarykey', async function () {
+      let isHolding = false
+      let release = (): void => {}
+      const gate = new Promise<void>((resolve) => { release = resolve })
+      await useTarget(async () => {
+        if (isHolding) await gate
+        return undefined
+      })
+      const done = await submit(makeRecords(1), { primarykey: 'filter-done' })
+      await chronos.waitForState(done)
+      isHolding = true
+      const running = await submit(makeRecords(1), { primarykey: 'filter-running' })
+      await chronos.waitForState(running, ['running'])
+      const byState = await chronos.get('/jobs?state=running')
+      expect(byState.json.jobs.map((job: { job_id: string }) => job.job_id)).to.deep.equal([running])
+      const byKey = await chronos.get('/jobs?primarykey=filter-done')
+      expect(byKey.json.jobs.map((job: { job_id: string }) => job.job_id)).to.deep.equal([done])
+      const both = await chronos.get('/jobs?primarykey=filter-done&state=running')
+      expect(both.json).to.deep.equal({ jobs: [], next_cursor: null, next_offset: null })
+      release()
+    })
+
+    for (const query of ['limit=0', 'limit=abc', 'limit=1.5', 'offset=-1', 'offset=x', 'state=done', 'state=', 'state=running&state=paused', 'primarykey=', 'cursor=abc', 'cursor=']) {
       it(`answers 400 invalid_request for ${query}`, async function () {
         expectError(await chronos.get(`/jobs?${query}`), 400, 'invalid_request')
       })

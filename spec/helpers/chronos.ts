@@ -13,6 +13,7 @@ import { createLogger } from '../../lib/logger.js'
 import { startService, type Service } from '../../lib/service.js'
 import type { DepsOverrides } from '../../lib/deps.js'
 import { httpRequest, type HttpAnswer } from './http.js'
+import { checkAnswer } from './openapi-check.js'
 import { deleteKeysWithPrefix, sharedRedis, uniquePrefix } from './redis.js'
 import type { Target } from './target.js'
 
@@ -68,8 +69,13 @@ export async function startChronos (env: Record<string, string> = {}, redisUrl =
   redis.on('error', () => {})
   const url = service.url
 
-  const request = async (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> =>
-    await httpRequest(`${url}${path}`, { method, body, headers })
+  // Every answer is checked against the OpenAPI document (issue 14): a status, content type
+  // or body the document does not describe fails the spec that received it.
+  const request = async (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> => {
+    const answer = await httpRequest(`${url}${path}`, { method, body, headers })
+    checkAnswer(method, `${url}${path}`, { ...answer, contentType: answer.headers.get('content-type') })
+    return answer
+  }
 
   const chronos: Chronos = {
     url,

@@ -1,0 +1,173 @@
+/**
+ * The JSON Schemas (draft 2020-12, as OpenAPI 3.1 takes them) of every body Chronos answers
+ * with. Objects leave `additionalProperties` open where other features add fields over time
+ * (the status object gains `concurrency_limit`, `circuit`, `pause_reason`), and closed where
+ * the shape is the contract (errors). spec/helpers/openapi-check.ts validates every answer
+ * the API specs receive against these.
+ */
+const nullableNumber = { type: ['number', 'null'] }
+const nullableString = { type: ['string', 'null'] }
+const counts = { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } }
+const JOB_STATES = ['queued', 'running', 'paused', 'completed', 'cancelled', 'failed']
+
+/** Every wire code an HTTP answer can carry (DESIGN §1, STYLE.md error table). */
+export const ERROR_CODES = [
+  'unsupported_media_type', 'invalid_config', 'invalid_record', 'empty_job', 'payload_too_large',
+  'line_too_large', 'job_conflict', 'unauthorized', 'target_forbidden', 'store_unavailable',
+  'insufficient_storage', 'shutting_down', 'not_found', 'invalid_request', 'invalid_state',
+  'method_not_allowed', 'not_implemented', 'headers_too_large', 'request_timeout', 'internal'
+]
+
+export const schemas = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    additionalProperties: false,
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message', 'details'],
+        additionalProperties: false,
+        properties: {
+          code: { type: 'string', enum: ERROR_CODES },
+          message: { type: 'string' },
+          details: {
+            type: 'array',
+            maxItems: 20,
+            description: 'For invalid_record, invalid_config and line_too_large: {line, reason}, lines counted from 1 (JSON uploads: {record, reason}, from 0).',
+            items: {
+              type: 'object',
+              properties: { line: { type: 'integer', minimum: 1 }, record: { type: 'integer', minimum: 0 }, reason: { type: 'string' } }
+            }
+          },
+          job_id: { type: 'string', description: 'job_conflict: the live job holding the primarykey.' }
+        }
+      }
+    }
+  },
+  JobStatus: {
+    type: 'object',
+    description: 'The status object (DESIGN §3). count == succeeded + failed; times in ms.',
+    required: ['job_id', 'primarykey', 'state', 'total', 'count', 'succeeded', 'failed', 'pending', 'unsent', 'retries',
+      'min_time', 'max_time', 'avg_time', 'p50_time', 'p95_time', 'p99_time', 'status_codes', 'errors',
+      'submitted_at', 'started_at', 'finished_at', 'rate', 'eta_ms'],
+    properties: {
+      job_id: { type: 'string', pattern: '^job-' },
+      primarykey: { type: 'string' },
+      state: { type: 'string', enum: JOB_STATES },
+      total: { type: 'integer', minimum: 0 },
+      count: { type: 'integer', minimum: 0 },
+      succeeded: { type: 'integer', minimum: 0 },
+      failed: { type: 'integer', minimum: 0 },
+      pending: { type: 'integer', minimum: 0 },
+      unsent: { type: 'integer', minimum: 0, description: 'Records never sent because the job was cancelled.' },
+      retries: { type: 'integer', minimum: 0 },
+      min_time: nullableNumber,
+      max_time: nullableNumber,
+      avg_time: nullableNumber,
+      p50_time: nullableNumber,
+      p95_time: nullableNumber,
+      p99_time: nullableNumber,
+      status_codes: { ...counts, description: 'Final HTTP status of each processed record, by code.' },
+      errors: { ...counts, description: 'Failure reasons (timeout, connect_error, http_status, ...), by reason.' },
+      submitted_at: nullableString,
+      started_at: nullableString,
+      finished_at: nullableString,
+      rate: { ...nullableNumber, description: 'Records counted per second since the job started.' },
+      eta_ms: nullableNumber,
+      concurrency_limit: { type: 'integer', minimum: 1 },
+      circuit: { type: 'string', enum: ['closed', 'open', 'half_open'] },
+      pause_reason: { type: 'string' },
+      parent_job_id: { type: 'string' },
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: { code: { type: 'string' }, message: { type: 'string' } }
+      }
+    }
+  },
+  Accepted: {
+    type: 'object',
+    required: ['message', 'job_id', 'primarykey', 'records', 'status_url'],
+    additionalProperties: false,
+    properties: {
+      message: { const: 'Job accepted' },
+      job_id: { type: 'string', pattern: '^job-' },
+      primarykey: { type: 'string' },
+      records: { type: 'integer', minimum: 1 },
+      status_url: { type: 'string' },
+      parent_job_id: { type: 'string', description: 'retry-failed: the job whose failures this one sends again.' }
+    }
+  },
+  DryRun: {
+    type: 'object',
+    required: ['dry_run', 'primarykey', 'records', 'target'],
+    properties: {
+      dry_run: { const: true },
+      primarykey: { type: 'string' },
+      records: { type: 'integer', minimum: 1 },
+      target: {
+        type: 'object',
+        required: ['url', 'addresses', 'reachable'],
+        properties: {
+          url: { type: 'string' },
+          addresses: { type: 'array', items: { type: 'string' } },
+          reachable: { type: 'boolean' },
+          connect_ms: nullableNumber,
+          error: nullableString
+        }
+      }
+    }
+  },
+  JobList: {
+    type: 'object',
+    required: ['jobs', 'next_cursor', 'next_offset'],
+    additionalProperties: false,
+    properties: {
+      jobs: { type: 'array', items: { $ref: '#/components/schemas/JobStatus' } },
+      next_cursor: { ...nullableString, description: 'Pass as `cursor` for the next page; null on the last one.' },
+      next_offset: { type: ['integer', 'null'], description: 'Offset paging (deprecated): the next offset, null on the last page or with a cursor.' }
+    }
+  },
+  ResultLine: {
+    type: 'object',
+    description: 'One line of GET /jobs/{id}/results.',
+    required: ['id', 'ok', 'status', 'attempts', 'time_ms', 'error'],
+    properties: {
+      id: { type: ['string', 'integer'] },
+      ok: { type: 'boolean' },
+      status: { type: ['integer', 'null'] },
+      attempts: { type: 'integer', minimum: 0 },
+      time_ms: { type: 'number' },
+      error: { ...nullableString, description: 'A reason code: http_status, timeout, connect_error, target_forbidden, cancelled, ...' },
+      response: { type: 'string', description: 'The first 512 bytes of a failed answer\'s body.' }
+    }
+  },
+  Info: {
+    type: 'object',
+    required: ['name', 'version', 'uptime_s', 'node', 'redis', 'jobs', 'limits'],
+    properties: {
+      name: { const: 'chronos' },
+      version: { type: 'string' },
+      uptime_s: { type: 'integer' },
+      node: { type: 'string' },
+      instance_id: { type: 'string' },
+      redis: { type: 'object', required: ['reachable'], properties: { reachable: { type: 'boolean' } } },
+      accepting_uploads: { type: 'boolean' },
+      jobs: { type: 'object', properties: { active: { type: 'integer' }, queued: { type: 'integer' } } },
+      event_loop_delay_p99_ms: { type: 'number' },
+      memory_mb: { type: 'object', additionalProperties: { type: 'number' } },
+      limits: { type: 'object' }
+    }
+  },
+  Health: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
+  Ready: {
+    type: 'object',
+    required: ['status', 'checks'],
+    properties: {
+      status: { enum: ['ready', 'not_ready'] },
+      checks: { type: 'object', additionalProperties: { type: 'boolean' } },
+      spool_free_bytes: { type: 'number' }
+    }
+  }
+}
