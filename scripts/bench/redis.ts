@@ -15,7 +15,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { freePort, spawnChild, stopChild, waitForPort, type Child } from './bench-children.js'
+import { freePort, spawnChild, stopChild, waitForPort, type Child } from './children.js'
 
 export interface RedisCounters {
   reads: number

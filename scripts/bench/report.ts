@@ -4,8 +4,8 @@
  * Medians use only valid runs (completed and verified); a scenario with a failed or
  * skipped run still shows its numbers but cannot pass.
  */
-import type { ChronosRunResult } from './bench-chronos-run.js'
-import type { IngestResult } from './bench-ingest.js'
+import type { ChronosRunResult } from './chronos-run.js'
+import type { IngestResult } from './ingest.js'
 
 export type Side = 'raw' | 'chronos'
 

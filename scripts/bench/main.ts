@@ -42,11 +42,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { killAllSync } from './bench-children.js'
-import { chronosEntry } from './bench-chronos.js'
-import { startRedis } from './bench-redis.js'
-import { renderTable, summarize, type ScenarioResult, type Side } from './bench-report.js'
-import { ScenarioRunner, type BenchSettings, type ScenarioSpec } from './bench-scenarios.js'
+import { killAllSync } from './children.js'
+import { chronosEntry } from './chronos.js'
+import { startRedis } from './redis.js'
+import { renderTable, summarize, type ScenarioResult, type Side } from './report.js'
+import { ScenarioRunner, type BenchSettings, type ScenarioSpec } from './scenarios.js'
 
 const SCENARIOS: ScenarioSpec[] = [
   { name: 'cpu', kind: 'delivery', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.90 },
@@ -56,8 +56,9 @@ const SCENARIOS: ScenarioSpec[] = [
   { name: 'rss', kind: 'rss', records: 100_000, concurrency: 64, latencyMs: 0, targetRatio: 0 }
 ]
 
-const scriptsDir = dirname(fileURLToPath(import.meta.url))
-const repoDir = dirname(scriptsDir)
+const benchDir = dirname(fileURLToPath(import.meta.url))
+/** scripts/bench/ → the repository root. */
+const repoDir = dirname(dirname(benchDir))
 const startedAt = performance.now()
 
 function readSettings (): BenchSettings {
@@ -112,7 +113,7 @@ async function main (workDir: string): Promise<number> {
   }
   progress(`work dir ${workDir}; scale ${settings.scale}, runs ${settings.runs}, scenarios ${settings.scenarios.map((s) => s.name).join(',')}`)
   const redis = await startRedis(workDir)
-  const bench = new ScenarioRunner(settings, { repoDir, scriptsDir, workDir }, redis, progress)
+  const bench = new ScenarioRunner(settings, { repoDir, benchDir, workDir }, redis, progress)
   const scenarios: ScenarioResult[] = []
   try {
     for (const spec of settings.scenarios) {

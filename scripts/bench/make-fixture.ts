@@ -1,7 +1,7 @@
 /**
  * Benchmark upload generator.
  *
- * Usage: tsx scripts/make-fixture.ts N out.ndjson [targetPort] [concurrency]
+ * Usage: tsx scripts/bench/make-fixture.ts N out.ndjson [targetPort] [concurrency]
  *
  * Writes an NDJSON upload (DESIGN §1): line 1 is the JobSpec pointing at
  * http://127.0.0.1:<targetPort>/ingest with a `concurrency` field; then N records

@@ -10,8 +10,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort, isRunning, logTail, spawnChild, stopChild, waitForPort, type Child } from './bench-children.js'
-import { callJson } from './bench-http.js'
+import { freePort, isRunning, logTail, spawnChild, stopChild, waitForPort, type Child } from './children.js'
+import { callJson } from './http.js'
 
 export interface ChronosServer {
   url: string
