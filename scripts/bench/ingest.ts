@@ -32,7 +32,7 @@ const UPLOAD_TIMEOUT_MS = 180_000
 export async function startIngestRaw (benchDir: string, workDir: string): Promise<IngestRawServer> {
   const spoolDir = join(workDir, 'ingest-raw')
   mkdirSync(spoolDir, { recursive: true })
-  const child = spawnTs('ingest-raw', join(benchDir, 'ingest-raw.ts'), [spoolDir, '0'], {
+  const child = await spawnTs('ingest-raw', join(benchDir, 'ingest-raw.ts'), [spoolDir, '0'], {
     captureStdout: true, logFile: join(workDir, 'ingest-raw.log')
   })
   const { port } = await readReadyLine<{ port: number }>(child, 15_000)

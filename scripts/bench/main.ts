@@ -38,15 +38,15 @@
  * or SIGTERM.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { killAllSync } from './children.js'
 import { chronosEntry } from './chronos.js'
 import { startRedis } from './redis.js'
 import { renderTable, summarize, type ScenarioResult, type Side } from './report.js'
 import { ScenarioRunner, type BenchSettings, type ScenarioSpec } from './scenarios.js'
+import { cleanUpSync, removeOnExit } from '../../spec/helpers/processes.js'
 
 const SCENARIOS: ScenarioSpec[] = [
   { name: 'cpu', kind: 'delivery', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.90 },
@@ -143,22 +143,17 @@ async function main (workDir: string): Promise<number> {
 }
 
 const workDir = mkdtempSync(join(os.tmpdir(), 'chronos-bench-'))
-let isCleanedUp = false
-function cleanupSync (): void {
-  if (isCleanedUp) return
-  isCleanedUp = true
-  killAllSync()
-  rmSync(workDir, { recursive: true, force: true })
-}
-process.on('exit', cleanupSync)
+// Our handlers first, so the shared hooks (spec/helpers/processes.ts) leave these signals to us.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   // once(): after cleaning up, re-raise so the default action ends us with the right status.
   process.once(signal, () => {
     process.stderr.write(`bench: ${signal}, stopping children\n`)
-    cleanupSync()
+    cleanUpSync()
     process.kill(process.pid, signal)
   })
 }
+// Children (registered as they start) and the work dir go on 'exit' as well.
+removeOnExit(workDir)
 
 try {
   process.exitCode = await main(workDir)
@@ -166,5 +161,5 @@ try {
   process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
   process.exitCode = 1
 } finally {
-  cleanupSync()
+  cleanUpSync()
 }

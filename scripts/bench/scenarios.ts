@@ -88,7 +88,7 @@ export class ScenarioRunner {
 
   async #raw (fixture: Fixture, target: Target): Promise<RawRunResult> {
     const before = await target.requests()
-    const child = spawnTs('bench-raw', join(this.#dirs.benchDir, 'raw.ts'), [fixture.file], {
+    const child = await spawnTs('bench-raw', join(this.#dirs.benchDir, 'raw.ts'), [fixture.file], {
       captureStdout: true, logFile: join(this.#dirs.workDir, 'bench-raw.log')
     })
     try {

@@ -27,7 +27,7 @@ export class Targets {
   async get (latencyMs: number): Promise<Target> {
     const known = this.#byLatency.get(latencyMs)
     if (known !== undefined) return known.target
-    const child = spawnTs(`target-${latencyMs}ms`, join(this.#benchDir, 'target.ts'), [String(latencyMs), '0'], {
+    const child = await spawnTs(`target-${latencyMs}ms`, join(this.#benchDir, 'target.ts'), [String(latencyMs), '0'], {
       captureStdout: true,
       ipc: true,
       logFile: join(this.#workDir, `target-${latencyMs}ms.log`)
