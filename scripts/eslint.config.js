@@ -3,7 +3,7 @@
 import neostandard from 'neostandard'
 
 export default [
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.redis/', 'bench-results/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.redis/'] },
   ...neostandard({ ts: true }),
   {
     name: 'chronos/node',

@@ -8,24 +8,20 @@
 //   - Starting again with the same `options` (same CHRONOS_INSTANCE_ID, key prefix and spool
 //     dir) is a restart of the same instance: `startChronosProcess(first.options)`.
 //   - Every child is SIGKILLed when this process exits, whichever way (a parent-death signal
-//     via setpriv where available, plus an 'exit' hook); specs call cleanUpChronosProcesses()
+//     via setpriv where available, plus exit hooks: processes.ts); specs call cleanUpChronosProcesses()
 //     in their after hooks so nothing outlives a test file, spool dirs included.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { promisify } from 'node:util'
 import { httpRequest, type HttpAnswer } from './http.js'
+import { deathSignalPrefix, freePort, killOnExit, npmStartFlags, stopProcess } from './processes.js'
 import { uniquePrefix } from './redis.js'
-import { npmStartFlags } from './start-flags.js'
 
 export type { HttpAnswer }
-
-const execFileAsync = promisify(execFile)
 
 /** The repository root: main.ts resolves its Lua scripts and tsx its tsconfig from here. */
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -84,13 +80,8 @@ export interface ChronosProcess {
   tail: (lines?: number) => string
 }
 
+/** Every child started here and not yet exited. */
 const live = new Set<ChildProcess>()
-let isExitHookInstalled = false
-
-function killAllSync (): void {
-  for (const child of live) child.kill('SIGKILL')
-  live.clear()
-}
 
 /** Spool dirs startChronosProcess() made itself (a dir a spec passes in is the spec's to remove). */
 const createdSpoolDirs = new Set<string>()
@@ -108,22 +99,7 @@ export async function cleanUpChronosProcesses (): Promise<void> {
 
 /** SIGKILLs every Chronos child still running and waits until each is gone. */
 export async function stopAllChronosProcesses (): Promise<void> {
-  const children = [...live]
-  await Promise.all(children.map(async (child) => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill('SIGKILL')
-    await gone
-  }))
-}
-
-let pdeathsigCommand: Promise<string[]> | undefined
-
-/** `setpriv --pdeathsig KILL` makes the kernel kill the child if the test runner dies by SIGKILL too. */
-function deathSignalPrefix (): Promise<string[]> {
-  pdeathsigCommand ??= execFileAsync('setpriv', ['--pdeathsig', 'KILL', 'true'], { timeout: 3000 })
-    .then(() => ['setpriv', '--pdeathsig', 'KILL'], () => [])
-  return pdeathsigCommand
+  await Promise.all([...live].map(async (child) => await stopProcess(child, 0, 'SIGKILL')))
 }
 
 export async function startChronosProcess (options: ChronosProcessOptions): Promise<ChronosProcess> {
@@ -154,10 +130,6 @@ export async function startChronosProcess (options: ChronosProcessOptions): Prom
 }
 
 async function launch (options: ResolvedChronosProcessOptions, port: number): Promise<ChronosProcess> {
-  if (!isExitHookInstalled) {
-    isExitHookInstalled = true
-    process.once('exit', killAllSync)
-  }
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -178,6 +150,7 @@ async function launch (options: ResolvedChronosProcessOptions, port: number): Pr
   const child = spawn(command[0] as string, command.slice(1), { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   if (child.pid === undefined) throw new Error(`chronos: spawn failed (${command.join(' ')})`)
   live.add(child)
+  killOnExit(child)
 
   const logs: LogLine[] = []
   let watchers: Array<() => void> = []
@@ -305,17 +278,4 @@ async function waitForHealth (chronos: ChronosProcess): Promise<void> {
     if (Date.now() > deadline) throw new Error(`chronos did not answer /healthz within ${READY_TIMEOUT_MS} ms${chronos.tail()}`)
     await sleep(50)
   }
-}
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }

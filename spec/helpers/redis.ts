@@ -8,16 +8,18 @@
 // again on the same host and port with the same data directory, so fault specs can prove that
 // append-only data survives and that a server without persistence comes back empty.
 // Spawned servers are SIGKILLed when this process exits, whichever way it exits (a parent-death
-// signal via setpriv where available, plus 'exit' and signal handlers), so no process leaks.
+// signal via setpriv where available, plus 'exit' and signal handlers: spec/helpers/processes.ts),
+// so no process leaks.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { mkdtempSync } from 'node:fs'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import type { StartedTestContainer } from 'testcontainers'
+import { deathSignalPrefix, freePort, isAlive, killOnExit, removeOnExit, stopProcess } from './processes.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -105,45 +107,9 @@ function useDocker (): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Spawned redis-server
 
-const children = new Set<ChildProcess>()
-const dataDirs = new Set<string>()
-
-function killAllSync (): void {
-  for (const child of children) child.kill('SIGKILL')
-  children.clear()
-  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true })
-  dataDirs.clear()
-}
-
-let areExitHooksInstalled = false
-
-function installExitHooks (): void {
-  if (areExitHooksInstalled) return
-  areExitHooksInstalled = true
-  process.once('exit', killAllSync)
-  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
-    // Only when nobody else handles the signal: then clean up and die of it as we would have.
-    if (process.listenerCount(signal) > 0) continue
-    process.once(signal, () => {
-      killAllSync()
-      process.kill(process.pid, signal)
-    })
-  }
-}
-
-let pdeathsigCommand: Promise<string[]> | undefined
-
-/** `setpriv --pdeathsig KILL` makes the kernel kill redis-server if we die by SIGKILL too. */
-function deathSignalPrefix (): Promise<string[]> {
-  pdeathsigCommand ??= execFileAsync('setpriv', ['--pdeathsig', 'KILL', 'true'], { timeout: 3000 })
-    .then(() => ['setpriv', '--pdeathsig', 'KILL'], () => [])
-  return pdeathsigCommand
-}
-
 async function startProcess (isAppendOnly: boolean): Promise<RedisHandle> {
-  installExitHooks()
   const dir = mkdtempSync(join(tmpdir(), 'chronos-redis-'))
-  dataDirs.add(dir)
+  removeOnExit(dir)
   const host = '127.0.0.1'
   let child: ChildProcess | undefined
   let port = 0
@@ -163,7 +129,7 @@ async function startProcess (isAppendOnly: boolean): Promise<RedisHandle> {
     ]
     const command = [...prefix, ...args]
     const proc = spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
-    children.add(proc)
+    killOnExit(proc)
     // Startup failures go to stdout (the log) or stderr (config errors): keep the tail of both.
     let output = ''
     const keep = (text: string): void => { output = (output + text).slice(-4000) }
@@ -172,7 +138,6 @@ async function startProcess (isAppendOnly: boolean): Promise<RedisHandle> {
     const exited = new Promise<Error>(resolve => {
       proc.once('error', resolve)
       proc.once('exit', (code, signal) => {
-        children.delete(proc)
         resolve(new Error(`redis-server exited (code ${code}, signal ${signal}): ${output.trim()}`))
       })
     })
@@ -197,18 +162,10 @@ async function startProcess (isAppendOnly: boolean): Promise<RedisHandle> {
     }
   }
 
-  const isAlive = (proc: ChildProcess | undefined): proc is ChildProcess =>
-    proc !== undefined && proc.exitCode === null && proc.signalCode === null
-
   async function signalAndWait (signal: NodeJS.Signals): Promise<void> {
     const proc = child
     child = undefined
-    if (!isAlive(proc)) return
-    const gone = new Promise<void>(resolve => proc.once('exit', () => resolve()))
-    proc.kill(signal)
-    const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS)
-    await gone
-    clearTimeout(timer)
+    if (proc !== undefined) await stopProcess(proc, STOP_TIMEOUT_MS, signal)
   }
 
   const handle: RedisHandle = {
@@ -218,7 +175,7 @@ async function startProcess (isAppendOnly: boolean): Promise<RedisHandle> {
     stop: () => signalAndWait('SIGTERM'),
     kill: () => signalAndWait('SIGKILL'),
     async start () {
-      if (!isAlive(child)) await launch()
+      if (child === undefined || !isAlive(child)) await launch()
     },
     async restart () {
       await handle.stop()
@@ -279,19 +236,6 @@ async function startContainer (isAppendOnly: boolean): Promise<RedisHandle> {
 
 // ---------------------------------------------------------------------------------------------
 // Shared bits
-
-function freePort (host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, host, () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** Resolves true when the server answers +PONG (not -LOADING), false on any error. */
 function ping (host: string, port: number, timeoutMs: number): Promise<boolean> {

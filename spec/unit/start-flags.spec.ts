@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { expect } from 'chai'
-import { npmStartCommand, npmStartFlags } from '../helpers/start-flags.js'
+import { npmStartCommand, npmStartFlags } from '../helpers/processes.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 

@@ -1,7 +1,7 @@
 /**
  * The ingest ceiling: a node:http server that only writes each upload to a file.
  *
- * Usage: tsx scripts/bench-ingest-raw.ts spoolDir [port]
+ * Usage: tsx scripts/bench/ingest-raw.ts spoolDir [port]
  *
  * Every request body is piped to a new file in spoolDir, fsynced, and answered 202 with
  * {"bytes":N}; the file is then deleted so repeated runs do not fill the disk. No parsing,
@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 
 const [spoolDir, portArg] = process.argv.slice(2)
-if (spoolDir === undefined) throw new Error('usage: bench-ingest-raw.ts spoolDir [port]')
+if (spoolDir === undefined) throw new Error('usage: ingest-raw.ts spoolDir [port]')
 const port = Number(portArg ?? 0)
 
 let uploads = 0

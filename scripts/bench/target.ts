@@ -1,7 +1,7 @@
 /**
  * Benchmark target: the HTTP endpoint both the raw client and Chronos send to.
  *
- * Usage: tsx scripts/bench-target.ts [latencyMs] [port]
+ * Usage: tsx scripts/bench/target.ts [latencyMs] [port]
  *   (or BENCH_TARGET_LATENCY_MS / BENCH_TARGET_PORT; port 0 = any free port)
  *
  * Every request, whatever its method or path, is drained and answered 200 with an empty
@@ -19,7 +19,7 @@ import http from 'node:http'
 const latencyMs = Number(process.argv[2] ?? process.env['BENCH_TARGET_LATENCY_MS'] ?? 0)
 const port = Number(process.argv[3] ?? process.env['BENCH_TARGET_PORT'] ?? 0)
 if (!Number.isFinite(latencyMs) || latencyMs < 0 || !Number.isInteger(port) || port < 0) {
-  throw new Error('usage: bench-target.ts [latencyMs>=0] [port>=0]')
+  throw new Error('usage: target.ts [latencyMs>=0] [port>=0]')
 }
 
 let requests = 0

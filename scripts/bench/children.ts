@@ -1,18 +1,20 @@
 /**
  * Child processes for the benchmark: spawn, read a ready line, stop, and never leak.
  *
- * Every child is registered until it exits. `killAllSync()` SIGKILLs whatever is left;
- * bench.ts calls it on 'exit', on SIGINT/SIGTERM and after an error, so a crashed or
- * interrupted bench leaves no Redis, target or Chronos behind. TypeScript children are
- * started as `node --import tsx file.ts` (one process, so the pid we signal and read
- * /proc for is the real one, not an npx/tsx wrapper).
+ * Every child is registered with killOnExit() (spec/helpers/processes.ts, shared with the
+ * specs): main.ts calls cleanUpSync() on SIGINT/SIGTERM and the shared hook does on 'exit',
+ * so a crashed or interrupted bench leaves no Redis, target or Chronos behind; the setpriv
+ * prefix covers the bench itself being SIGKILLed. setpriv execs, and TypeScript children are
+ * started as `node --import tsx file.ts`, so the pid we signal and read /proc for is the
+ * real process, not a wrapper.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { once } from 'node:events'
 import { openSync, closeSync, readFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createInterface } from 'node:readline'
+import { deathSignalPrefix, isAlive, killOnExit, stopProcess, type ProcessEnd } from '../../spec/helpers/processes.js'
 
 export interface Child {
   name: string
@@ -31,13 +33,13 @@ export interface SpawnOptions {
   ipc?: boolean
 }
 
-const live = new Set<Child>()
-
-export function spawnChild (name: string, command: string, args: string[], options: SpawnOptions = {}): Child {
+export async function spawnChild (name: string, command: string, args: string[], options: SpawnOptions = {}): Promise<Child> {
+  const prefix = await deathSignalPrefix()
   const fd = options.logFile === undefined ? 'ignore' : openSync(options.logFile, 'a')
   const stdio: StdioOptions = ['ignore', options.captureStdout === true ? 'pipe' : fd, fd]
   if (options.ipc === true) stdio.push('ipc')
-  const proc = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio })
+  const [file, ...rest] = [...prefix, command, ...args] as [string, ...string[]]
+  const proc = spawn(file, rest, { cwd: options.cwd, env: options.env ?? process.env, stdio })
   // The child holds its own copy of the descriptor now.
   if (typeof fd === 'number') closeSync(fd)
   if (proc.pid === undefined) throw new Error(`${name}: spawn failed (${command})`)
@@ -46,18 +48,17 @@ export function spawnChild (name: string, command: string, args: string[], optio
     ([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }),
     // A spawn 'error' (ENOENT, EACCES) means it never ran: report it as a failed exit.
     () => ({ code: -1, signal: null })
-  ).finally(() => live.delete(child))
-  const child: Child = { name, proc, pid: proc.pid, logFile: options.logFile, exited }
-  live.add(child)
-  return child
+  )
+  killOnExit(proc)
+  return { name, proc, pid: proc.pid, logFile: options.logFile, exited }
 }
 
-export function spawnTs (name: string, script: string, args: string[], options: SpawnOptions = {}): Child {
-  return spawnChild(name, process.execPath, ['--import', 'tsx', script, ...args], options)
+export async function spawnTs (name: string, script: string, args: string[], options: SpawnOptions = {}): Promise<Child> {
+  return await spawnChild(name, process.execPath, ['--import', 'tsx', script, ...args], options)
 }
 
 export function isRunning (child: Child): boolean {
-  return live.has(child)
+  return isAlive(child.proc)
 }
 
 /** Reads the first stdout line as JSON (a child's "listening" announcement), bounded by timeoutMs. */
@@ -79,25 +80,11 @@ export async function readReadyLine<T> (child: Child, timeoutMs: number): Promis
   throw new Error(`${child.name}: no ready line within ${timeoutMs} ms${logTail(child)}`)
 }
 
-/** SIGTERM, then SIGKILL after graceMs. Resolves with how the child ended and how long it took. */
-export async function stopChild (child: Child, graceMs: number): Promise<{ code: number | null, signal: string | null, ms: number, wasKilled: boolean }> {
-  const startedAt = performance.now()
-  if (!isRunning(child)) return { ...(await child.exited), ms: 0, wasKilled: false }
-  child.proc.kill('SIGTERM')
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(resolve, graceMs, 'timeout') })
-  const first = await Promise.race([child.exited, timedOut])
-  clearTimeout(timer)
-  if (first !== 'timeout') return { ...first, ms: performance.now() - startedAt, wasKilled: false }
-  child.proc.kill('SIGKILL')
-  const end = await child.exited
-  return { ...end, ms: performance.now() - startedAt, wasKilled: true }
-}
-
-export function killAllSync (): void {
-  for (const child of live) {
-    try { child.proc.kill('SIGKILL') } catch { /* already gone */ }
-  }
+/** SIGTERM, then SIGKILL after graceMs; resolves once the child's output is closed too. */
+export async function stopChild (child: Child, graceMs: number): Promise<ProcessEnd> {
+  const end = await stopProcess(child.proc, graceMs)
+  await child.exited
+  return end
 }
 
 /** The last lines of a child's log, for error messages. */
@@ -109,18 +96,6 @@ export function logTail (child: Child, lines = 15): string {
   } catch {
     return ''
   }
-}
-
-/** A port that was free a moment ago (the OS picks it; the tiny reuse race is acceptable here). */
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  await once(server, 'close')
-  if (typeof address !== 'object' || address === null) throw new Error('no free port')
-  return address.port
 }
 
 /** Runs a child to its end and returns its stdout; fails on a non-zero exit or after timeoutMs. */

@@ -1,18 +1,18 @@
 /**
  * The ingest scenario: how fast an upload is accepted (request start → 202).
  *
- * raw:     scripts/bench-ingest-raw.ts, pipe to a file + fsync, no parsing at all;
+ * raw:     scripts/bench/ingest-raw.ts, pipe to a file + fsync, no parsing at all;
  * chronos: POST /run on a fresh server (validate every line, spool, fsync, register).
- * Both are sent the same file by the same client code (bench-http.ts postFile). MB/s
+ * Both are sent the same file by the same client code (http.ts postFile). MB/s
  * uses 10^6 bytes of upload. After the Chronos 202 its job starts delivering; that is
  * not measured: the job is cancelled (DELETE /jobs/:id, ignored if the route is absent),
  * the process stopped and its spool directory removed.
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { readReadyLine, spawnTs, stopChild } from './bench-children.js'
-import { startChronos } from './bench-chronos.js'
-import { callJson, postFile } from './bench-http.js'
+import { readReadyLine, spawnTs, stopChild } from './children.js'
+import { startChronos } from './chronos.js'
+import { callJson, postFile } from './http.js'
 import type { Fixture } from './make-fixture.js'
 
 export interface IngestResult {
@@ -29,10 +29,10 @@ export interface IngestRawServer {
 
 const UPLOAD_TIMEOUT_MS = 180_000
 
-export async function startIngestRaw (scriptsDir: string, workDir: string): Promise<IngestRawServer> {
+export async function startIngestRaw (benchDir: string, workDir: string): Promise<IngestRawServer> {
   const spoolDir = join(workDir, 'ingest-raw')
   mkdirSync(spoolDir, { recursive: true })
-  const child = spawnTs('ingest-raw', join(scriptsDir, 'bench-ingest-raw.ts'), [spoolDir, '0'], {
+  const child = await spawnTs('ingest-raw', join(benchDir, 'ingest-raw.ts'), [spoolDir, '0'], {
     captureStdout: true, logFile: join(workDir, 'ingest-raw.log')
   })
   const { port } = await readReadyLine<{ port: number }>(child, 15_000)

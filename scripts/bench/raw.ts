@@ -1,7 +1,7 @@
 /**
  * The ceiling: the plainest fast client that does Chronos's per-record delivery work.
  *
- * Usage: tsx scripts/bench-raw.ts upload.ndjson [concurrency]
+ * Usage: tsx scripts/bench/raw.ts upload.ndjson [concurrency]
  *
  * Reads an upload made by make-fixture.ts: line 1 (the JobSpec) gives the target origin,
  * path, metadata headers and, unless overridden, the concurrency C. Every further
@@ -157,7 +157,7 @@ function runRaw (file: string, concurrencyOverride?: number): Promise<RawResult>
 
 async function main (): Promise<void> {
   const [file, concurrency] = process.argv.slice(2)
-  if (file === undefined) throw new Error('usage: bench-raw.ts upload.ndjson [concurrency]')
+  if (file === undefined) throw new Error('usage: raw.ts upload.ndjson [concurrency]')
   const result = await runRaw(file, concurrency === undefined ? undefined : Number(concurrency))
   process.stdout.write(JSON.stringify(result) + '\n')
 }

@@ -1,12 +1,12 @@
 /**
- * Target processes (scripts/bench-target.ts), one per latency, started on first use and
+ * Target processes (scripts/bench/target.ts), one per latency, started on first use and
  * kept for the whole bench so the raw client and Chronos hit the very same process.
  * `requests()` asks the target over IPC how many requests it has answered, which lets a
  * run prove that every record really reached the target.
  */
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { readReadyLine, spawnTs, stopChild, type Child } from './bench-children.js'
+import { readReadyLine, spawnTs, stopChild, type Child } from './children.js'
 
 export interface Target {
   port: number
@@ -15,19 +15,19 @@ export interface Target {
 }
 
 export class Targets {
-  readonly #scriptsDir: string
+  readonly #benchDir: string
   readonly #workDir: string
   readonly #byLatency = new Map<number, { target: Target, child: Child }>()
 
-  constructor (scriptsDir: string, workDir: string) {
-    this.#scriptsDir = scriptsDir
+  constructor (benchDir: string, workDir: string) {
+    this.#benchDir = benchDir
     this.#workDir = workDir
   }
 
   async get (latencyMs: number): Promise<Target> {
     const known = this.#byLatency.get(latencyMs)
     if (known !== undefined) return known.target
-    const child = spawnTs(`target-${latencyMs}ms`, join(this.#scriptsDir, 'bench-target.ts'), [String(latencyMs), '0'], {
+    const child = await spawnTs(`target-${latencyMs}ms`, join(this.#benchDir, 'target.ts'), [String(latencyMs), '0'], {
       captureStdout: true,
       ipc: true,
       logFile: join(this.#workDir, `target-${latencyMs}ms.log`)

@@ -10,8 +10,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort, isRunning, logTail, spawnChild, stopChild, waitForPort, type Child } from './bench-children.js'
-import { callJson } from './bench-http.js'
+import { freePort, npmStartFlags, peakRssBytes } from '../../spec/helpers/processes.js'
+import { isRunning, logTail, spawnChild, stopChild, waitForPort, type Child } from './children.js'
+import { callJson } from './http.js'
 
 export interface ChronosServer {
   url: string
@@ -28,15 +29,6 @@ export interface ChronosStop {
 
 const OWN_ENV = /^(CHRONOS_.*|PORT|HOST|REDIS_URL|LOG_LEVEL)$/
 const STOP_GRACE_MS = 15_000
-
-/**
- * The node flags of `npm start` (package.json), so the bench runs the server exactly as
- * it is started in production.
- */
-export function startNodeFlags (repoDir: string): string[] {
-  const pkg = JSON.parse(readFileSync(join(repoDir, 'package.json'), 'utf8')) as { scripts?: { start?: string } }
-  return (pkg.scripts?.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'))
-}
 
 export function chronosEntry (repoDir: string): string {
   return join(repoDir, 'dist', 'lib', 'main.js')
@@ -60,7 +52,8 @@ export async function startChronos (repoDir: string, workDir: string, redisUrl: 
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production'
   })
-  const child = spawnChild(`chronos-${runId}`, process.execPath, [...startNodeFlags(repoDir), entry], {
+  // The node flags of `npm start`, so the bench runs the server exactly as production starts it.
+  const child = await spawnChild(`chronos-${runId}`, process.execPath, [...await npmStartFlags(), entry], {
     cwd: repoDir, env, logFile: join(workDir, `chronos-${runId}.log`)
   })
   const url = `http://127.0.0.1:${port}`
@@ -76,10 +69,11 @@ export async function startChronos (repoDir: string, workDir: string, redisUrl: 
     child,
     spoolDir,
     stop: async () => {
-      const peakRssBytes = readPeakRss(child.pid)
+      // VmHWM first: it is gone once the process exits.
+      const peakBytes = peakRssBytes(child.pid)
       const end = await stopChild(child, STOP_GRACE_MS)
       rmSync(spoolDir, { recursive: true, force: true })
-      return { peakRssBytes, stopMs: end.ms, wasKilled: end.wasKilled }
+      return { peakRssBytes: peakBytes, stopMs: end.ms, wasKilled: end.wasKilled }
     }
   }
 }
@@ -93,16 +87,6 @@ async function waitReady (url: string, child: Child): Promise<void> {
     await sleep(100)
   }
   throw new Error(`${child.name}: /readyz not 200 after ~10 s${logTail(child)}`)
-}
-
-/** VmHWM from /proc: the resident-set high-water mark of the whole process life. */
-export function readPeakRss (pid: number): number | null {
-  try {
-    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return match?.[1] === undefined ? null : Number(match[1]) * 1024
-  } catch {
-    return null
-  }
 }
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */

@@ -17,11 +17,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
-import { isRunning, logTail } from './bench-children.js'
-import { readCpuUs, startChronos } from './bench-chronos.js'
-import { callJson, postFile } from './bench-http.js'
-import { diffCounters, jobKeyBytes, readCounters } from './bench-redis.js'
-import type { Target } from './bench-targets.js'
+import { isRunning, logTail } from './children.js'
+import { readCpuUs, startChronos } from './chronos.js'
+import { callJson, postFile } from './http.js'
+import { diffCounters, jobKeyBytes, readCounters } from './redis.js'
+import type { Target } from './targets.js'
 import type { Fixture } from './make-fixture.js'
 
 export interface ChronosRunResult {

@@ -15,7 +15,8 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { freePort, spawnChild, stopChild, waitForPort, type Child } from './bench-children.js'
+import { freePort } from '../../spec/helpers/processes.js'
+import { spawnChild, stopChild, waitForPort, type Child } from './children.js'
 
 export interface RedisCounters {
   reads: number
@@ -35,7 +36,7 @@ export async function startRedis (workDir: string): Promise<BenchRedis> {
   const port = await freePort()
   const dir = join(workDir, 'redis')
   mkdirSync(dir, { recursive: true })
-  const child: Child = spawnChild('redis', 'redis-server', [
+  const child: Child = await spawnChild('redis', 'redis-server', [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--dir', dir
   ], { logFile: join(workDir, 'redis.log') })

@@ -1,17 +1,17 @@
 /**
- * The scenario runners of scripts/bench.ts: one method per kind (delivery, ingest, rss).
+ * The scenario runners of scripts/bench/main.ts: one method per kind (delivery, ingest, rss).
  * Each makes (or reuses) its upload file, runs the sides in ABBA order and returns every
- * run, valid or not, for bench-report.ts to judge. Targets are shared across scenarios;
+ * run, valid or not, for report.ts to judge. Targets are shared across scenarios;
  * the bench Redis is FLUSHALLed before each Chronos run (it is ours alone), so every
  * run starts from an empty store and its used_memory delta is its own.
  */
 import { join } from 'node:path'
-import { runToEnd, spawnTs } from './bench-children.js'
-import { runChronos, type ChronosRunResult } from './bench-chronos-run.js'
-import { runIngestChronos, runIngestRaw, startIngestRaw, type IngestRawServer } from './bench-ingest.js'
-import type { BenchRedis } from './bench-redis.js'
-import { median, type DeliveryScenario, type IngestScenario, type RawRunResult, type RssScenario, type ScenarioResult, type Side } from './bench-report.js'
-import { Targets, type Target } from './bench-targets.js'
+import { runToEnd, spawnTs } from './children.js'
+import { runChronos, type ChronosRunResult } from './chronos-run.js'
+import { runIngestChronos, runIngestRaw, startIngestRaw, type IngestRawServer } from './ingest.js'
+import type { BenchRedis } from './redis.js'
+import { median, type DeliveryScenario, type IngestScenario, type RawRunResult, type RssScenario, type ScenarioResult, type Side } from './report.js'
+import { Targets, type Target } from './targets.js'
 import { makeFixture, type Fixture } from './make-fixture.js'
 
 export interface ScenarioSpec {
@@ -33,7 +33,7 @@ export interface BenchSettings {
 
 export interface BenchDirs {
   repoDir: string
-  scriptsDir: string
+  benchDir: string
   workDir: string
 }
 
@@ -62,7 +62,7 @@ export class ScenarioRunner {
     this.#dirs = dirs
     this.#redis = redis
     this.#progress = progress
-    this.#targets = new Targets(dirs.scriptsDir, dirs.workDir)
+    this.#targets = new Targets(dirs.benchDir, dirs.workDir)
   }
 
   async close (): Promise<void> {
@@ -88,7 +88,7 @@ export class ScenarioRunner {
 
   async #raw (fixture: Fixture, target: Target): Promise<RawRunResult> {
     const before = await target.requests()
-    const child = spawnTs('bench-raw', join(this.#dirs.scriptsDir, 'bench-raw.ts'), [fixture.file], {
+    const child = await spawnTs('bench-raw', join(this.#dirs.benchDir, 'raw.ts'), [fixture.file], {
       captureStdout: true, logFile: join(this.#dirs.workDir, 'bench-raw.log')
     })
     try {
@@ -157,7 +157,7 @@ export class ScenarioRunner {
     }
     let server: IngestRawServer | undefined
     try {
-      if (this.#settings.sides.has('raw')) server = await startIngestRaw(this.#dirs.scriptsDir, this.#dirs.workDir)
+      if (this.#settings.sides.has('raw')) server = await startIngestRaw(this.#dirs.benchDir, this.#dirs.workDir)
       for (const side of sequence(this.#settings.runs, this.#settings.sides)) {
         if (this.#shouldSkip(`${spec.name} ${side}`)) continue
         result.sequence.push(side)

@@ -1,7 +1,7 @@
 /**
  * Benchmark upload generator.
  *
- * Usage: tsx scripts/make-fixture.ts N out.ndjson [targetPort] [concurrency]
+ * Usage: tsx scripts/bench/make-fixture.ts N out.ndjson [targetPort] [concurrency]
  *
  * Writes an NDJSON upload (DESIGN §1): line 1 is the JobSpec pointing at
  * http://127.0.0.1:<targetPort>/ingest with a `concurrency` field; then N records
@@ -14,6 +14,7 @@
 import { createWriteStream } from 'node:fs'
 import { once } from 'node:events'
 import { pathToFileURL } from 'node:url'
+import { seededRandom } from '../../spec/helpers/seeded-random.js'
 
 export interface FixtureOptions {
   records: number
@@ -33,18 +34,6 @@ export interface Fixture {
 const ACTIONS = ['purchase', 'review', 'signup', 'login', 'refund', 'logout'] as const
 const FIRST_ID = 10_000_001
 const CHUNK_BYTES = 64 * 1024
-
-/** mulberry32: tiny, fast and good enough to make payloads vary deterministically. */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export function jobSpecLine (targetPort: number, concurrency: number): string {
   return JSON.stringify({
@@ -69,7 +58,7 @@ function recordLine (index: number, random: () => number): string {
 }
 
 export async function makeFixture (options: FixtureOptions): Promise<Fixture> {
-  const random = prng(options.seed ?? 42)
+  const random = seededRandom(options.seed ?? 42)
   const out = createWriteStream(options.file)
   let bytes = 0
   let chunk = jobSpecLine(options.targetPort, options.concurrency) + '\n'

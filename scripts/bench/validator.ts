@@ -2,11 +2,11 @@
  * Micro-benchmark of the upload line validator alone (no HTTP, no disk): MB/s over
  * generated ~120-byte records fed in 64 KiB chunks, as a socket would. Used to measure
  * ingest changes before `make bench` (see README, Performance).
- * Usage: npx tsx scripts/bench-validator.ts [records=200000] [rounds=5]
+ * Usage: npx tsx scripts/bench/validator.ts [records=200000] [rounds=5]
  */
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createLineValidator } from '../lib/upload/line-validator.js'
+import { createLineValidator } from '../../lib/upload/line-validator.js'
 
 const records = Number(process.argv[2] ?? 200_000)
 const rounds = Number(process.argv[3] ?? 5)

@@ -1,11 +1,11 @@
 /**
  * Turns the runs into the verdicts of issue 5: medians, ratios, pass/fail per target, a
- * plain-text table for stdout and the JSON document for bench-results/latest.json.
+ * plain-text table for stdout and the `summary` of the dated JSON result (result-file.ts).
  * Medians use only valid runs (completed and verified); a scenario with a failed or
  * skipped run still shows its numbers but cannot pass.
  */
-import type { ChronosRunResult } from './bench-chronos-run.js'
-import type { IngestResult } from './bench-ingest.js'
+import type { ChronosRunResult } from './chronos-run.js'
+import type { IngestResult } from './ingest.js'
 
 export type Side = 'raw' | 'chronos'
 

@@ -31,22 +31,23 @@
  * Knobs: BENCH_SCALE (multiplies every N; 0.01 = smoke run), BENCH_SCENARIOS (comma list
  * of the names above), BENCH_RUNS (default 2), BENCH_SIDES (raw,chronos; default both),
  * BENCH_BUDGET_S (default 570).
- * Output: a table on stdout (progress on stderr) and bench-results/latest.json. Exit code
+ * Output: a table on stdout (progress on stderr) and a dated JSON result in
+ * docs/bench-results/ (result-file.ts), committed with the numbers it backs. Exit code
  * 1 when a run failed, did not verify (count, succeeded, requests seen by the target) or
  * was skipped; not when a target is missed: the table says PASS/FAIL for those.
  * Children still alive are SIGKILLed and the temp dir removed on any exit, error, SIGINT
  * or SIGTERM.
  */
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { killAllSync } from './bench-children.js'
-import { chronosEntry } from './bench-chronos.js'
-import { startRedis } from './bench-redis.js'
-import { renderTable, summarize, type ScenarioResult, type Side } from './bench-report.js'
-import { ScenarioRunner, type BenchSettings, type ScenarioSpec } from './bench-scenarios.js'
+import { chronosEntry } from './chronos.js'
+import { startRedis } from './redis.js'
+import { renderTable, summarize, type ScenarioResult, type Side } from './report.js'
+import { machine, revision, writeResultFile } from './result-file.js'
+import { ScenarioRunner, type BenchSettings, type ScenarioSpec } from './scenarios.js'
+import { cleanUpSync, removeOnExit } from '../../spec/helpers/processes.js'
 
 const SCENARIOS: ScenarioSpec[] = [
   { name: 'cpu', kind: 'delivery', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.90 },
@@ -56,8 +57,9 @@ const SCENARIOS: ScenarioSpec[] = [
   { name: 'rss', kind: 'rss', records: 100_000, concurrency: 64, latencyMs: 0, targetRatio: 0 }
 ]
 
-const scriptsDir = dirname(fileURLToPath(import.meta.url))
-const repoDir = dirname(scriptsDir)
+const benchDir = dirname(fileURLToPath(import.meta.url))
+/** scripts/bench/ → the repository root. */
+const repoDir = dirname(dirname(benchDir))
 const startedAt = performance.now()
 
 function readSettings (): BenchSettings {
@@ -83,23 +85,6 @@ const progress = (text: string): void => {
   process.stderr.write(`[${((performance.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${text}\n`)
 }
 
-function machine (redisVersion: string): Record<string, unknown> {
-  let commit = 'unknown'
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoDir, encoding: 'utf8' }).trim()
-  } catch { /* not a git checkout: fine */ }
-  const cpus = os.cpus()
-  return {
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    os: `${os.type()} ${os.release()}`,
-    node: process.version,
-    redis: redisVersion,
-    commit
-  }
-}
-
 function isRunValid (scenario: ScenarioResult): boolean {
   const runs: Array<{ ok: boolean }> = scenario.kind === 'rss' ? scenario.chronos : [...scenario.raw, ...scenario.chronos]
   return runs.every((r) => r.ok)
@@ -112,7 +97,7 @@ async function main (workDir: string): Promise<number> {
   }
   progress(`work dir ${workDir}; scale ${settings.scale}, runs ${settings.runs}, scenarios ${settings.scenarios.map((s) => s.name).join(',')}`)
   const redis = await startRedis(workDir)
-  const bench = new ScenarioRunner(settings, { repoDir, scriptsDir, workDir }, redis, progress)
+  const bench = new ScenarioRunner(settings, { repoDir, benchDir, workDir }, redis, progress)
   const scenarios: ScenarioResult[] = []
   try {
     for (const spec of settings.scenarios) {
@@ -124,40 +109,48 @@ async function main (workDir: string): Promise<number> {
     await bench.close()
     await redis.stop()
   }
+  const date = new Date()
   const info = machine(redis.version)
+  const { commit, hasUncommittedChanges } = revision(repoDir)
   const durationS = (performance.now() - startedAt) / 1000
   const summary = summarize(scenarios, settings.runs)
-  const heading = `Chronos benchmark: ${info['cpus']} x ${info['cpuModel']}, ${info['memoryGiB']} GiB, ${info['os']}, Node ${info['node']}, Redis ${info['redis']}, ` +
-    `commit ${info['commit']}; runs ${settings.runs} per side, scale ${settings.scale}, ${durationS.toFixed(0)} s`
+  const heading = `Chronos benchmark: ${info.cpus} x ${info.cpuModel}, ${info.memoryGiB} GiB, ${info.os}, Node ${info.node}, Redis ${info.redis}, ` +
+    `commit ${commit}${hasUncommittedChanges ? ' (with uncommitted changes)' : ''}; runs ${settings.runs} per side, scale ${settings.scale}, ${durationS.toFixed(0)} s`
   process.stdout.write(renderTable(summary, heading) + '\n')
   const errors = scenarios.flatMap((s) => [...(s.kind === 'rss' ? [] : s.raw), ...s.chronos].filter((r) => !r.ok).map((r) => `${s.name}: ${r.error}`))
   if (errors.length > 0) process.stdout.write(`\nFailed runs:\n  ${errors.join('\n  ')}\n`)
   if (bench.skipped.length > 0) process.stdout.write(`\nSkipped runs (over BENCH_BUDGET_S):\n  ${bench.skipped.join('\n  ')}\n`)
-  const outDir = join(repoDir, 'bench-results')
-  mkdirSync(outDir, { recursive: true })
-  const document = { createdAt: new Date().toISOString(), durationS, machine: info, settings: { ...settings, sides: [...settings.sides] }, summary, skipped: bench.skipped, scenarios }
-  writeFileSync(join(outDir, 'latest.json'), JSON.stringify(document, null, 2) + '\n')
-  progress(`wrote ${join(outDir, 'latest.json')}`)
+  // A full run is what `make bench` does with no knobs: the only kind whose numbers belong in the README.
+  const isFullRun = settings.scale === 1 && settings.scenarios.length === SCENARIOS.length && settings.sides.size === 2 && bench.skipped.length === 0
+  const document = {
+    date: date.toISOString(),
+    commit,
+    hasUncommittedChanges,
+    isFullRun,
+    durationS,
+    machine: info,
+    settings: { ...settings, sides: [...settings.sides] },
+    summary,
+    skipped: bench.skipped,
+    scenarios
+  }
+  const file = writeResultFile(repoDir, date, commit, document)
+  progress(`wrote ${file}${isFullRun ? '' : ' (not a full run: do not commit it)'}`)
   return scenarios.every(isRunValid) && bench.skipped.length === 0 ? 0 : 1
 }
 
 const workDir = mkdtempSync(join(os.tmpdir(), 'chronos-bench-'))
-let isCleanedUp = false
-function cleanupSync (): void {
-  if (isCleanedUp) return
-  isCleanedUp = true
-  killAllSync()
-  rmSync(workDir, { recursive: true, force: true })
-}
-process.on('exit', cleanupSync)
+// Our handlers first, so the shared hooks (spec/helpers/processes.ts) leave these signals to us.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   // once(): after cleaning up, re-raise so the default action ends us with the right status.
   process.once(signal, () => {
     process.stderr.write(`bench: ${signal}, stopping children\n`)
-    cleanupSync()
+    cleanUpSync()
     process.kill(process.pid, signal)
   })
 }
+// Children (registered as they start) and the work dir go on 'exit' as well.
+removeOnExit(workDir)
 
 try {
   process.exitCode = await main(workDir)
@@ -165,5 +158,5 @@ try {
   process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
   process.exitCode = 1
 } finally {
-  cleanupSync()
+  cleanUpSync()
 }
