@@ -15,6 +15,7 @@ import {
   type LineProblem
 } from '../errors.js'
 import { parseJobSpec, specToWire, type JobSpec, type JobSpecLimits } from '../job/job-spec.js'
+import { jsonValueProblem, mayHoldLoneSurrogate } from '../job/json-value-problem.js'
 import { recordProblem, RECORD_REASON_TEXT } from '../job/record.js'
 
 export const MAX_DETAILS = 20
@@ -185,7 +186,7 @@ export class LineValidator extends Transform {
     } catch {
       return this.#invalid(lineNumber, RECORD_REASON_TEXT.not_json)
     }
-    const problem = recordProblem(value)
+    const problem = recordProblem(value, text)
     if (problem !== null) return this.#invalid(lineNumber, RECORD_REASON_TEXT[problem])
     this.#records++
     return 'record'
@@ -210,6 +211,9 @@ export class LineValidator extends Transform {
       value = JSON.parse(text)
     } catch {
       return this.#invalid(lineNumber, RECORD_REASON_TEXT.not_json)
+    }
+    if (mayHoldLoneSurrogate(text) && jsonValueProblem(value) !== null) {
+      return this.#invalid(lineNumber, 'strings must be well-formed Unicode (no lone surrogate escape such as \\ud800)')
     }
     return this.#acceptSpec(value, lineNumber, out)
   }

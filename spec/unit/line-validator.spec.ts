@@ -544,3 +544,45 @@ describe('createLineValidator() on whole ASCII chunks', () => {
     expect(utf8.spool).to.equal(lines(CONFIG_WIRE, record(1), record('é')))
   })
 })
+
+// Issue 18: what the upload must refuse so that every accepted record can be sent (items 1
+// and 7).
+describe('createLineValidator() and issue 18', () => {
+  const deep = (depth: number): string => `{"id":1,"payload":${'['.repeat(depth)}${']'.repeat(depth)}}`
+  const bad: Array<[string, string, string]> = [
+    ['a lone surrogate in a string id', '{"id":"\\ud800","payload":"b"}', 'well-formed Unicode'],
+    ['a lone surrogate in a string payload', '{"id":2,"payload":"x\\udc00"}', 'well-formed Unicode'],
+    ['a lone surrogate in an object payload key', '{"id":2,"payload":{"\\uDBFF":1}}', 'well-formed Unicode'],
+    ['a lone surrogate deep in an array payload', '{"id":2,"payload":[[["\\ud800"]]]}', 'well-formed Unicode'],
+    ['a payload nested 65 levels', deep(65), '64 levels'],
+    ['a payload nested 100,000 levels', deep(100_000), '64 levels'],
+    ['an id of 257 bytes', record('x'.repeat(257)), '256 bytes'],
+    ['an id of 86 euro signs (258 bytes)', record('€'.repeat(86)), '256 bytes']
+  ]
+  for (const [what, line, reason] of bad) {
+    for (const [how, chunksFor] of [
+      ['in one chunk', (body: string) => [body]],
+      ['split every 7 bytes', (body: string) => splitEvery(Buffer.from(body), 7)]
+    ] as const) {
+      it(`refuses ${what} as invalid_record on its physical line, ${how}`, async () => {
+        const err = await failure(InvalidRecordError, 'invalid_record', chunksFor(lines(CONFIG, record(1), '', line, record(3))), { maxLineBytes: 1 << 20 })
+        expect(err.details).to.have.lengthOf(1)
+        expect(err.details?.[0]?.line).to.equal(4)
+        expect(err.details?.[0]?.reason).to.contain(reason)
+      })
+    }
+  }
+
+  it('accepts the limits themselves: 64 levels, a 256-byte id, a surrogate pair', async () => {
+    const body = lines(CONFIG, deep(64), record('é'.repeat(128)), '{"id":"\\ud83d\\ude00","payload":"\\uD83D\\uDE00"}')
+    const { validator, spool } = await run(body, { maxLineBytes: 1024 })
+    expect(validator.records).to.equal(3)
+    expect(spool).to.equal(CONFIG_WIRE + '\n' + body.slice(body.indexOf('\n') + 1))
+  })
+
+  it('refuses a lone surrogate in the config line as invalid_config', async () => {
+    const config = CONFIG.replace('"path":"/"', '"path":"/","callback_url":"http://127.0.0.1/\\ud800"')
+    const err = await failure(InvalidConfigError, 'invalid_config', [lines('', config, record(1))])
+    expect(err.details).to.deep.equal([{ line: 2, reason: 'strings must be well-formed Unicode (no lone surrogate escape such as \\ud800)' }])
+  })
+})
