@@ -20,7 +20,7 @@ export interface JobRecord {
   readonly index: number
   /** The id as JSON text: `12` or `"abc"`. */
   readonly idJson: string
-  /** The id as sent in headers: as it is when header-safe, else percent-encoded. */
+  /** The id as sent in headers: headerSafeId(), a one-to-one encoding. */
   readonly id: string
   readonly payload: string
 }
@@ -83,12 +83,25 @@ export function recordFromValue (value: unknown, index: number, line?: string): 
   return { index, id: headerSafeId(idText), idJson: typeof id === 'string' ? JSON.stringify(id) : idText, payload: body }
 }
 
-const HEADER_SAFE = /^[\x21-\x7e]*$/
+/** Visible ASCII except `%`: the bytes an id keeps as they are in a header. */
+const HEADER_RAW = /^[\x21-\x24\x26-\x7e]*$/
+const HEX = '0123456789ABCDEF'
 
 /**
  * Ids travel in x-chronos-record-id and idempotency-key headers, which carry only visible
- * ASCII reliably; any other id is percent-encoded (encodeURIComponent) so it still arrives.
+ * ASCII reliably. Every UTF-8 byte of the id that is not visible ASCII, and every `%`, is
+ * written as %XX; everything else stays. Because `%` itself is encoded, the form is
+ * one-to-one and decodeURIComponent() gives the id back: "é" -> "%C3%A9", "%C3%A9" ->
+ * "%25C3%25A9" (issue 18 item 6). The integer 1 and the string "1" both give "1".
+ * Never throws: a lone surrogate (refused at upload) would encode as U+FFFD's bytes.
  */
 export function headerSafeId (id: string): string {
-  return HEADER_SAFE.test(id) ? id : encodeURIComponent(id)
+  if (HEADER_RAW.test(id)) return id
+  let encoded = ''
+  for (const byte of Buffer.from(id, 'utf8')) {
+    encoded += byte > 0x20 && byte < 0x7f && byte !== 0x25
+      ? String.fromCharCode(byte)
+      : `%${HEX[byte >> 4] as string}${HEX[byte & 0x0f] as string}`
+  }
+  return encoded
 }

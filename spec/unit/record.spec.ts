@@ -1,7 +1,7 @@
 // parseRecord(): one record line of DESIGN §1. A bad line is a reason string, never a throw.
 import { expect } from 'chai'
 import {
-  MAX_ID_BYTES, MAX_PAYLOAD_DEPTH, parseRecord, recordFromValue, RECORD_REASON_TEXT, type JobRecord, type RecordReason
+  headerSafeId, MAX_ID_BYTES, MAX_PAYLOAD_DEPTH, parseRecord, recordFromValue, RECORD_REASON_TEXT, type JobRecord, type RecordReason
 } from '../../lib/job/record.js'
 
 /** A payload of `depth` nested arrays, as JSON text: depth 1 is `[]`. */
@@ -260,5 +260,65 @@ describe('RECORD_REASON_TEXT', () => {
     expect(RECORD_REASON_TEXT).to.have.all.keys('not_json', 'not_an_object', 'invalid_id', 'id_too_long', 'invalid_payload',
       'payload_too_deep', 'lone_surrogate')
     for (const text of Object.values(RECORD_REASON_TEXT)) expect(text).to.be.a('string').and.not.equal('')
+  })
+})
+
+// Issue 18 item 6: "é" and "%C3%A9" (or "a b" and "a%20b") gave the same header id.
+describe('headerSafeId()', () => {
+  const cases: Array<[string, string]> = [
+    ['abc', 'abc'],
+    ['order-17/x?y=1&z=[2]', 'order-17/x?y=1&z=[2]'],
+    ['é', '%C3%A9'],
+    ['%C3%A9', '%25C3%25A9'],
+    ['a b', 'a%20b'],
+    ['a%20b', 'a%2520b'],
+    ['%', '%25'],
+    ['', ''],
+    ['line\nbreak', 'line%0Abreak'],
+    ['tab\t"q"', 'tab%09"q"'],
+    ['€5', '%E2%82%AC5'],
+    ['😀', '%F0%9F%98%80'],
+    ['\u007f', '%7F']
+  ]
+  for (const [id, header] of cases) {
+    it(`encodes ${JSON.stringify(id)} as ${JSON.stringify(header)}`, () => {
+      expect(headerSafeId(id)).to.equal(header)
+    })
+  }
+
+  it('keeps ids of visible ASCII without "%" byte for byte', () => {
+    let visible = ''
+    for (let code = 0x21; code <= 0x7e; code++) if (code !== 0x25) visible += String.fromCharCode(code)
+    expect(headerSafeId(visible)).to.equal(visible)
+  })
+
+  it('gives distinct header ids for ids that collided before', () => {
+    const pairs = [['é', '%C3%A9'], ['a b', 'a%20b'], ['%', '%25'], ['%25', '%2525'], ['x\n', 'x%0A'], ['€', '%E2%82%AC']]
+    for (const [a, b] of pairs) expect(headerSafeId(a as string), `${a} vs ${b}`).not.to.equal(headerSafeId(b as string))
+  })
+
+  it('is one-to-one: decodeURIComponent gives every id back', () => {
+    const ids = ['plain', 'é', '%C3%A9', 'a b', 'a%20b', '%', '%%', '%2', '%zz', '100%', 'x\r\ny', '日本語', '😀 ok', '\u0000', ' ', '+', '\u00a0']
+    const headers = new Set<string>()
+    for (const id of ids) {
+      const header = headerSafeId(id)
+      expect(header).to.match(/^[\x21-\x7e]*$/)
+      expect(decodeURIComponent(header)).to.equal(id)
+      headers.add(header)
+    }
+    expect(headers.size).to.equal(ids.length)
+  })
+
+  it('gives the integer 1 and the string "1" the same header id (unique ids are the client\'s promise)', () => {
+    const one = parseRecord('{"id":1,"payload":"x"}', 0) as JobRecord
+    const oneText = parseRecord('{"id":"1","payload":"x"}', 1) as JobRecord
+    expect(one.id).to.equal(oneText.id)
+    expect(one.idJson).to.equal('1')
+    expect(oneText.idJson).to.equal('"1"')
+  })
+
+  it('never throws, even for a lone surrogate (which the upload refuses)', () => {
+    expect(headerSafeId('a\ud800')).to.equal('a%EF%BF%BD')
+    expect(() => headerSafeId('\udc00\ud800')).not.to.throw()
   })
 })
