@@ -7,6 +7,7 @@
  * records are collected (up to MAX_DETAILS) and fail the upload at the end, or as soon as
  * the list is full; a bad config line, an over-long line or too many bytes fail at once.
  * Nothing is pushed once a problem is known: the spool is about to be thrown away anyway.
+ * Runs of blank lines are skipped by blank-lines.ts at memory speed (issue 18 item 9).
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { isAscii, isUtf8 } from 'node:buffer'
@@ -17,6 +18,7 @@ import {
 import { parseJobSpec, specToWire, type JobSpec, type JobSpecLimits } from '../job/job-spec.js'
 import { jsonValueProblem, mayHoldLoneSurrogate } from '../job/json-value-problem.js'
 import { recordProblem, RECORD_REASON_TEXT } from '../job/record.js'
+import { isBlankByte, skipBlankLines } from './blank-lines.js'
 
 export const MAX_DETAILS = 20
 const LF = 0x0a
@@ -109,6 +111,10 @@ export class LineValidator extends Transform {
   #splitLines (chunk: Buffer, out: Buffer[]): Error | null {
     let start = 0
     while (start < chunk.length) {
+      if (this.#carryBytes === 0 && isBlankByte(chunk[start])) {
+        start = this.#skipBlankLines(chunk, start, chunk.length)
+        if (start === chunk.length) break
+      }
       const newline = chunk.indexOf(LF, start)
       if (newline === -1) {
         this.#carry.push(chunk.subarray(start))
@@ -156,6 +162,14 @@ export class LineValidator extends Transform {
     }
     let pos = 0
     while (pos < text.length) {
+      if (text.charCodeAt(pos) <= 0x20) {
+        flushRun()
+        const next = this.#skipBlankLines(chunk, from + pos, lastNewline + 1) - from
+        if (next > pos) {
+          pos = next
+          continue
+        }
+      }
       const newline = text.indexOf('\n', pos)
       const lineNumber = ++this.#lineNumber
       const hasCr = newline > pos && text.charCodeAt(newline - 1) === CR
@@ -216,6 +230,13 @@ export class LineValidator extends Transform {
       return this.#invalid(lineNumber, 'strings must be well-formed Unicode (no lone surrogate escape such as \\ud800)')
     }
     return this.#acceptSpec(value, lineNumber, out)
+  }
+
+  /** Skips whole blank lines from `start` (a line start), counting them; returns where it stopped. */
+  #skipBlankLines (chunk: Buffer, start: number, limit: number): number {
+    const run = skipBlankLines(chunk, start, limit, this.#options.maxLineBytes)
+    this.#lineNumber += run.lines
+    return run.end
   }
 
   #acceptSpec (value: unknown, lineNumber: number, out: Buffer[]): Error | null {

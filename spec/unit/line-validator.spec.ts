@@ -546,7 +546,7 @@ describe('createLineValidator() on whole ASCII chunks', () => {
 })
 
 // Issue 18: what the upload must refuse so that every accepted record can be sent (items 1
-// and 7).
+// and 7), and runs of blank lines skipped at memory speed with exact line numbers (item 9).
 describe('createLineValidator() and issue 18', () => {
   const deep = (depth: number): string => `{"id":1,"payload":${'['.repeat(depth)}${']'.repeat(depth)}}`
   const bad: Array<[string, string, string]> = [
@@ -584,5 +584,34 @@ describe('createLineValidator() and issue 18', () => {
     const config = CONFIG.replace('"path":"/"', '"path":"/","callback_url":"http://127.0.0.1/\\ud800"')
     const err = await failure(InvalidConfigError, 'invalid_config', [lines('', config, record(1))])
     expect(err.details).to.deep.equal([{ line: 2, reason: 'strings must be well-formed Unicode (no lone surrogate escape such as \\ud800)' }])
+  })
+
+  const blankRuns: Array<[string, string]> = [['LF', '\n'], ['CRLF', '\r\n'], ['space-space-LF', '  \n'], ['mixed', '\n \t\r\n\n']]
+  for (const [name, pattern] of blankRuns) {
+    const run = pattern.repeat(20_000)
+    const runLines = 20_000 * (pattern.split('\n').length - 1)
+    for (const chunkBytes of [1, 13, 4096, 1 << 20]) {
+      it(`counts every line of ${runLines} ${name} blank lines before and after line 1, in ${chunkBytes}-byte chunks`, async () => {
+        const body = run + CONFIG + '\n' + run + record(1) + '\n' + run + '[]\n' + run
+        const chunks = chunkBytes === 1 ? splitEvery(Buffer.from(body), 997) : splitEvery(Buffer.from(body), chunkBytes)
+        const err = await failure(InvalidRecordError, 'invalid_record', chunks)
+        expect(err.details?.map((d) => d.line)).to.deep.equal([3 * runLines + 3])
+      })
+    }
+  }
+
+  it('still refuses an over-long whitespace-only line inside a long blank run, naming it', async () => {
+    const body = lines(CONFIG, record(1)) + '\n'.repeat(10_000) + ' '.repeat(MAX_LINE_BYTES + 1) + '\n' + '\n'.repeat(10_000) + record(2) + '\n'
+    for (const chunks of [[body], splitEvery(Buffer.from(body), 4096)]) {
+      const err = await failure(LineTooLargeError, 'line_too_large', chunks)
+      expect(err.details?.map((d) => d.line)).to.deep.equal([10_003])
+    }
+  })
+
+  it('drops blank runs from the spool and keeps the records between them', async () => {
+    const body = '\n'.repeat(5000) + CONFIG + '\n' + '  \n'.repeat(5000) + record(1) + '\n' + '\r\n'.repeat(5000) + record(2) + '\n' + '\n'.repeat(5000)
+    const { spool, validator } = await runChunks(splitEvery(Buffer.from(body), 4096))
+    expect(spool).to.equal(lines(CONFIG_WIRE, record(1), record(2)))
+    expect(validator.records).to.equal(2)
   })
 })
