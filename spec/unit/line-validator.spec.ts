@@ -537,6 +537,21 @@ describe('createLineValidator() on whole ASCII chunks', () => {
     expect(validator.records).to.equal(2)
   })
 
+  it('gives the same spool and line numbers for a big chunk of mixed ASCII and non-ASCII lines', async () => {
+    // A non-ASCII line sends the next 16 KiB through the per-line path, then the ASCII check
+    // runs again (it used to rescan the rest of the chunk after every line).
+    const list = Array.from({ length: 3000 }, (_, i) => i % 450 === 7 || (i > 2000 && i < 2100) ? record(i, `é${i}`) : record(i, `p${i}`))
+    const body = lines(CONFIG, ...list, '', '[]', record('😀'), '{"id":"é"}')
+    const whole = await failure(InvalidRecordError, 'invalid_record', [body], { maxLineBytes: 1 << 20 })
+    const split = await failure(InvalidRecordError, 'invalid_record', splitEvery(Buffer.from(body), 7), { maxLineBytes: 1 << 20 })
+    expect(whole.details?.map((d) => d.line)).to.deep.equal([3003, 3005])
+    expect(split.details).to.deep.equal(whole.details)
+    const good = lines(CONFIG, ...list)
+    const { spool, validator } = await run(good, { maxLineBytes: 1 << 20 })
+    expect(spool).to.equal(CONFIG_WIRE + '\n' + good.slice(good.indexOf('\n') + 1))
+    expect(validator.records).to.equal(3000)
+  })
+
   it('takes a non-ASCII chunk through the per-line path with the same result', async () => {
     const ascii = await runChunks(body(record(1), record('a')))
     const utf8 = await runChunks(body(record(1), record('é')))
