@@ -46,6 +46,13 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** Header values Chronos can send (RFC 9110 field-content, as undici checks it). */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 const DNS_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/
+/**
+ * DESIGN §1: printable ASCII without space, no fragment. undici would send other characters
+ * as raw bytes and a fragment in the request line (issue 18 item 11); anything else must
+ * come percent-encoded.
+ */
+const PATH = /^\/[\x21\x22\x24-\x7e]*$/
+const MAX_PATH_LENGTH = 8192
 const MAX_METADATA_ENTRIES = 64
 const MAX_METADATA_BYTES = 16 * 1024
 const MAX_TIMEOUT_MS = 600_000
@@ -79,8 +86,8 @@ export function parseJobSpec (value: unknown, limits: JobSpecLimits): JobSpecRes
   const port = parseInteger(raw.port, 1, 65535, true)
   if (port === null) problems.push('"port" must be an integer from 1 to 65535')
   const path = raw.path
-  if (typeof path !== 'string' || !path.startsWith('/') || /[\s\0]/.test(path) || path.length > 8192) {
-    problems.push('"path" must start with "/" and hold no white space')
+  if (typeof path !== 'string' || !PATH.test(path) || path.length > MAX_PATH_LENGTH) {
+    problems.push(`"path" must start with "/" and hold at most ${MAX_PATH_LENGTH} printable ASCII characters, without spaces or a "#" fragment (percent-encode anything else)`)
   }
   const metadata = parseMetadata(raw.metadata, problems)
   const method = raw.method ?? 'POST'

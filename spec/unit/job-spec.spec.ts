@@ -235,14 +235,17 @@ describe('parseJobSpec()', () => {
   })
 
   describe('"path"', () => {
-    const good = ['/', '/webhooks/process', '/search?q=1&r=two', '/a/b/../c', '/%20encoded', '/' + 'p'.repeat(8191)]
+    const good = ['/', '/webhooks/process', '/search?q=1&r=two', '/a/b/../c', '/%20encoded', '/' + 'p'.repeat(8191),
+      '/caf%C3%A9', "/all/!$&'()*+,;=:@-._~%5B?x=[1]&y={2}|\\^`\"<>"]
     for (const value of good) {
       it(`accepts ${value.length > 40 ? `a ${value.length}-character path` : label(value)}`, () => {
         expect(accept({ ...BASE, path: value }).path).to.equal(value)
       })
     }
+    // Issue 18 item 11: non-ASCII went out as raw bytes, a fragment inside the request line.
     const bad: unknown[] = ['', 'webhooks', 'http://x/y', '?q=1', '/has space', '/tab\tx', '/new\nline', '/cr\rx', '/nul\0x',
-      '/' + 'p'.repeat(8192), 1, null, ['/']]
+      '/' + 'p'.repeat(8192), 1, null, ['/'], '/é', '/caf\u00e9', '/€', '/😀', '/a#frag', '/a?q=1#frag', '/#', '/del\x7f',
+      '/ctl\x01', '/nbsp\u00a0', '/lone\ud800']
     for (const value of bad) {
       it(`refuses ${typeof value === 'string' && value.length > 40 ? `a ${value.length}-character path` : label(value)}`, () => {
         refuseOne({ ...BASE, path: value }, 'path')

@@ -537,10 +537,96 @@ describe('createLineValidator() on whole ASCII chunks', () => {
     expect(validator.records).to.equal(2)
   })
 
+  it('gives the same spool and line numbers for a big chunk of mixed ASCII and non-ASCII lines', async () => {
+    // A non-ASCII line sends the next 16 KiB through the per-line path, then the ASCII check
+    // runs again (it used to rescan the rest of the chunk after every line).
+    const list = Array.from({ length: 3000 }, (_, i) => i % 450 === 7 || (i > 2000 && i < 2100) ? record(i, `é${i}`) : record(i, `p${i}`))
+    const body = lines(CONFIG, ...list, '', '[]', record('😀'), '{"id":"é"}')
+    const whole = await failure(InvalidRecordError, 'invalid_record', [body], { maxLineBytes: 1 << 20 })
+    const split = await failure(InvalidRecordError, 'invalid_record', splitEvery(Buffer.from(body), 7), { maxLineBytes: 1 << 20 })
+    expect(whole.details?.map((d) => d.line)).to.deep.equal([3003, 3005])
+    expect(split.details).to.deep.equal(whole.details)
+    const good = lines(CONFIG, ...list)
+    const { spool, validator } = await run(good, { maxLineBytes: 1 << 20 })
+    expect(spool).to.equal(CONFIG_WIRE + '\n' + good.slice(good.indexOf('\n') + 1))
+    expect(validator.records).to.equal(3000)
+  })
+
   it('takes a non-ASCII chunk through the per-line path with the same result', async () => {
     const ascii = await runChunks(body(record(1), record('a')))
     const utf8 = await runChunks(body(record(1), record('é')))
     expect(ascii.validator.records).to.equal(utf8.validator.records)
     expect(utf8.spool).to.equal(lines(CONFIG_WIRE, record(1), record('é')))
+  })
+})
+
+// Issue 18: what the upload must refuse so that every accepted record can be sent (items 1
+// and 7), and runs of blank lines skipped at memory speed with exact line numbers (item 9).
+describe('createLineValidator() and issue 18', () => {
+  const deep = (depth: number): string => `{"id":1,"payload":${'['.repeat(depth)}${']'.repeat(depth)}}`
+  const bad: Array<[string, string, string]> = [
+    ['a lone surrogate in a string id', '{"id":"\\ud800","payload":"b"}', 'well-formed Unicode'],
+    ['a lone surrogate in a string payload', '{"id":2,"payload":"x\\udc00"}', 'well-formed Unicode'],
+    ['a lone surrogate in an object payload key', '{"id":2,"payload":{"\\uDBFF":1}}', 'well-formed Unicode'],
+    ['a lone surrogate deep in an array payload', '{"id":2,"payload":[[["\\ud800"]]]}', 'well-formed Unicode'],
+    ['a payload nested 65 levels', deep(65), '64 levels'],
+    ['a payload nested 100,000 levels', deep(100_000), '64 levels'],
+    ['an id of 257 bytes', record('x'.repeat(257)), '256 bytes'],
+    ['an id of 86 euro signs (258 bytes)', record('€'.repeat(86)), '256 bytes']
+  ]
+  for (const [what, line, reason] of bad) {
+    for (const [how, chunksFor] of [
+      ['in one chunk', (body: string) => [body]],
+      ['split every 7 bytes', (body: string) => splitEvery(Buffer.from(body), 7)]
+    ] as const) {
+      it(`refuses ${what} as invalid_record on its physical line, ${how}`, async () => {
+        const err = await failure(InvalidRecordError, 'invalid_record', chunksFor(lines(CONFIG, record(1), '', line, record(3))), { maxLineBytes: 1 << 20 })
+        expect(err.details).to.have.lengthOf(1)
+        expect(err.details?.[0]?.line).to.equal(4)
+        expect(err.details?.[0]?.reason).to.contain(reason)
+      })
+    }
+  }
+
+  it('accepts the limits themselves: 64 levels, a 256-byte id, a surrogate pair', async () => {
+    const body = lines(CONFIG, deep(64), record('é'.repeat(128)), '{"id":"\\ud83d\\ude00","payload":"\\uD83D\\uDE00"}')
+    const { validator, spool } = await run(body, { maxLineBytes: 1024 })
+    expect(validator.records).to.equal(3)
+    expect(spool).to.equal(CONFIG_WIRE + '\n' + body.slice(body.indexOf('\n') + 1))
+  })
+
+  it('refuses a lone surrogate in the config line as invalid_config', async () => {
+    const config = CONFIG.replace('"path":"/"', '"path":"/","callback_url":"http://127.0.0.1/\\ud800"')
+    const err = await failure(InvalidConfigError, 'invalid_config', [lines('', config, record(1))])
+    expect(err.details).to.deep.equal([{ line: 2, reason: 'strings must be well-formed Unicode (no lone surrogate escape such as \\ud800)' }])
+  })
+
+  const blankRuns: Array<[string, string]> = [['LF', '\n'], ['CRLF', '\r\n'], ['space-space-LF', '  \n'], ['mixed', '\n \t\r\n\n']]
+  for (const [name, pattern] of blankRuns) {
+    const run = pattern.repeat(20_000)
+    const runLines = 20_000 * (pattern.split('\n').length - 1)
+    for (const chunkBytes of [1, 13, 4096, 1 << 20]) {
+      it(`counts every line of ${runLines} ${name} blank lines before and after line 1, in ${chunkBytes}-byte chunks`, async () => {
+        const body = run + CONFIG + '\n' + run + record(1) + '\n' + run + '[]\n' + run
+        const chunks = chunkBytes === 1 ? splitEvery(Buffer.from(body), 997) : splitEvery(Buffer.from(body), chunkBytes)
+        const err = await failure(InvalidRecordError, 'invalid_record', chunks)
+        expect(err.details?.map((d) => d.line)).to.deep.equal([3 * runLines + 3])
+      })
+    }
+  }
+
+  it('still refuses an over-long whitespace-only line inside a long blank run, naming it', async () => {
+    const body = lines(CONFIG, record(1)) + '\n'.repeat(10_000) + ' '.repeat(MAX_LINE_BYTES + 1) + '\n' + '\n'.repeat(10_000) + record(2) + '\n'
+    for (const chunks of [[body], splitEvery(Buffer.from(body), 4096)]) {
+      const err = await failure(LineTooLargeError, 'line_too_large', chunks)
+      expect(err.details?.map((d) => d.line)).to.deep.equal([10_003])
+    }
+  })
+
+  it('drops blank runs from the spool and keeps the records between them', async () => {
+    const body = '\n'.repeat(5000) + CONFIG + '\n' + '  \n'.repeat(5000) + record(1) + '\n' + '\r\n'.repeat(5000) + record(2) + '\n' + '\n'.repeat(5000)
+    const { spool, validator } = await runChunks(splitEvery(Buffer.from(body), 4096))
+    expect(spool).to.equal(lines(CONFIG_WIRE, record(1), record(2)))
+    expect(validator.records).to.equal(2)
   })
 })
