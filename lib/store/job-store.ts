@@ -7,10 +7,10 @@
  */
 import type { Redis } from './redis.js'
 import type { Keys } from './keys.js'
-import { JobConflictError } from '../errors.js'
 import { LIVE_STATES, type JobState, type StoredJob } from '../domain/job-meta.js'
 import { jobFromHashes } from './job-hashes.js'
 import { listJobs, type JobPage, type JobQuery } from './job-list.js'
+import { claimPrimaryKey, isLive, releaseLive, restoreLatest } from './primary-keys.js'
 
 export interface NewJob {
   readonly jobId: string
@@ -27,16 +27,6 @@ export interface NewJob {
   readonly parentJobId?: string
 }
 
-/** Compare-and-delete: drop the primarykey's live pointer only if it still names this job. */
-const RELEASE_LIVE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-/**
- * Compare-and-restore: if `latest` names the discarded job, point it back at the earlier one
- * (or drop it). The earlier job has finished, so its pointer gets the result TTL again.
- */
-const RESTORE_LATEST = "if redis.call('GET', KEYS[1]) == ARGV[1] then if ARGV[2] == '' then return redis.call('DEL', KEYS[1]) end redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0"
-/** Compare-and-set: point the primarykey at a new job only if it still names the finished one. */
-const TAKE_OVER_LIVE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0"
-
 export class JobStore {
   readonly #redis: Redis
   readonly #keys: Keys
@@ -51,7 +41,7 @@ export class JobStore {
   /** The id of the live (queued, running, paused) job holding an owner's primarykey, or null. */
   async findLive (owner: string, primaryKey: string): Promise<string | null> {
     const jobId = await this.#redis.get(this.#keys.liveByPrimaryKey(owner, primaryKey))
-    return jobId !== null && await this.#isLive(jobId) ? jobId : null
+    return jobId !== null && await isLive(this.#redis, this.#keys, jobId) ? jobId : null
   }
 
   /**
@@ -84,7 +74,7 @@ export class JobStore {
       .rpush(k.states(job.jobId), `queued ${job.submittedAt}`))
     try {
       signal?.throwIfAborted()
-      await this.#claimPrimaryKey(job)
+      await claimPrimaryKey(this.#redis, this.#keys, job)
     } catch (err) {
       // Best effort: when the claim failed because Redis is gone, its error is the one to
       // report, not the clean-up's (the keys then stay behind, without an expiry).
@@ -102,27 +92,6 @@ export class JobStore {
     if (previous !== null) await this.#redis.hset(k.meta(job.jobId), 'previous_latest', previous)
     signal?.throwIfAborted()
     await this.#redis.zadd(k.jobsIndex(), Date.parse(job.submittedAt), job.jobId)
-  }
-
-  /**
-   * Points the primarykey's live key at the job: at once when it is free; over a holder
-   * that is no longer live (its release was lost) only by compare-and-set, so of several
-   * racers exactly one takes it and the others see that one live.
-   */
-  async #claimPrimaryKey (job: NewJob): Promise<void> {
-    const liveKey = this.#keys.liveByPrimaryKey(job.owner, job.primaryKey)
-    for (;;) {
-      if (await this.#redis.set(liveKey, job.jobId, 'NX') !== null) return
-      const holder = await this.#redis.get(liveKey)
-      if (holder === null) continue // released in between: claim it afresh
-      if (await this.#isLive(holder)) throw new JobConflictError(`a job with primarykey "${job.primaryKey}" is still live`, holder)
-      if (await this.#redis.eval(TAKE_OVER_LIVE, 1, liveKey, holder, job.jobId) === 1) return
-    }
-  }
-
-  async #isLive (jobId: string): Promise<boolean> {
-    const state = await this.#redis.hget(this.#keys.meta(jobId), 'state')
-    return state !== null && LIVE_STATES.has(state as JobState)
   }
 
   async get (jobId: string): Promise<StoredJob | null> {
@@ -147,12 +116,10 @@ export class JobStore {
   }
 
   /**
-   * Marks a run of the job as open and returns its crash strikes: how many resumes in a row
-   * the process died under (the run never closed) without counting anything new. A job at two
-   * strikes crashed the process twice on resume: the runner quarantines it instead of
-   * looping (issue 18 item 1). The first run's death earns no strike (the job may simply have
-   * been interrupted), and a run that made progress clears them, so a job merely interrupted
-   * by crashes or SIGKILL deploys is never quarantined.
+   * Opens a run of the job; returns its crash strikes: resumes in a row the process died
+   * under (the run never closed) without counting anything new. The first run's death earns
+   * none, progress clears them: only a job that crashes every resume reaches two and is
+   * quarantined by the runner (issue 18 item 1), never one merely interrupted by deploys.
    */
   async openRun (jobId: string): Promise<number> {
     const meta = this.#keys.meta(jobId)
@@ -170,9 +137,7 @@ export class JobStore {
   }
 
   /** The run stopped in an orderly way (drained, paused): it was no crash. */
-  async closeRun (jobId: string): Promise<void> {
-    await this.#redis.hset(this.#keys.meta(jobId), 'run_open', 0)
-  }
+  async closeRun (jobId: string): Promise<void> { await this.#redis.hset(this.#keys.meta(jobId), 'run_open', 0) }
 
   /** A transition between live states (pause, resume). */
   async setLiveState (jobId: string, state: 'queued' | 'running' | 'paused'): Promise<void> {
@@ -201,7 +166,7 @@ export class JobStore {
     for (const key of k.jobKeys(jobId)) multi.expire(key, this.#ttlSeconds)
     await this.#exec(multi)
     if (primaryKey !== null && primaryKey !== undefined) {
-      await this.#redis.eval(RELEASE_LIVE, 1, k.liveByPrimaryKey(owner ?? '', primaryKey), jobId)
+      await releaseLive(this.#redis, k, owner ?? '', primaryKey, jobId)
       await this.#redis.expire(k.latestByPrimaryKey(owner ?? '', primaryKey), this.#ttlSeconds)
     }
     if (instanceId !== null && instanceId !== undefined) await this.#redis.srem(k.instanceJobs(instanceId), jobId)
@@ -265,8 +230,8 @@ export class JobStore {
   async discard (jobId: string, primaryKey: string, instanceId: string, owner: string): Promise<void> {
     const k = this.#keys
     const previous = await this.#redis.hget(k.meta(jobId), 'previous_latest')
-    await this.#redis.eval(RESTORE_LATEST, 1, k.latestByPrimaryKey(owner, primaryKey), jobId, previous ?? '', this.#ttlSeconds)
-    await this.#redis.eval(RELEASE_LIVE, 1, k.liveByPrimaryKey(owner, primaryKey), jobId)
+    await restoreLatest(this.#redis, k, owner, primaryKey, jobId, previous ?? '', this.#ttlSeconds)
+    await releaseLive(this.#redis, k, owner, primaryKey, jobId)
     await this.#redis.srem(k.instanceJobs(instanceId), jobId)
     await this.#redis.zrem(k.jobsIndex(), jobId)
     await this.#redis.del(...k.jobKeys(jobId))

@@ -42,6 +42,8 @@ export interface Chronos {
   spoolFiles: () => Promise<string[]>
 }
 
+const ENDED = new Set(['completed', 'failed', 'cancelled'])
+
 export async function startChronos (env: Record<string, string> = {}, redisUrl = sharedRedis().url, overrides: DepsOverrides = {}): Promise<Chronos> {
   const prefix = env.CHRONOS_KEY_PREFIX ?? uniquePrefix()
   const spoolDir = env.CHRONOS_SPOOL_DIR ?? await mkdtemp(join(tmpdir(), 'chronos-spool-'))
@@ -100,7 +102,12 @@ export async function startChronos (env: Record<string, string> = {}, redisUrl =
       const deadline = Date.now() + timeoutMs
       for (;;) {
         const answer = await request('GET', `/status?key=${encodeURIComponent(jobId)}`, undefined, headers)
-        if (answer.status === 200 && states.includes(answer.json.state)) return answer.json
+        if (answer.status === 200 && states.includes(answer.json.state)) {
+          // An ended job's state is written before its files and indexes are cleaned up:
+          // wait for the runner to finish with it, so the next check sees the job fully gone.
+          if (ENDED.has(answer.json.state)) await service.deps.runner.whenSettled(answer.json.job_id)
+          return answer.json
+        }
         if (Date.now() > deadline) throw new Error(`job ${jobId} did not reach ${states.join('|')}: ${answer.text}`)
         await new Promise((resolve) => setTimeout(resolve, 25))
       }

@@ -1,0 +1,23 @@
+/** What a sender is given, and what it tracks per record (sender.ts). */
+import type { JobRecord } from '../domain/record.js'
+import type { AttemptSender, Attempt } from '../delivery/send-record.js'
+import type { RateLimiter } from '../delivery/rate-limiter.js'
+
+/** Delay before attempt `attemptsMade + 1`, or null when the record is finished. */
+export type RetryDecision = (attempt: Attempt, attemptsMade: number) => number | null
+
+export interface SenderOptions {
+  readonly maxInFlight: number
+  readonly attempt: AttemptSender
+  readonly retryDelayMs: RetryDecision
+  readonly rateLimiter?: RateLimiter | undefined
+  /** Records waiting for a retry at once before new records stop starting. @defaultValue 4 × maxInFlight */
+  readonly maxWaiting?: number
+}
+
+export interface Work {
+  readonly record: JobRecord
+  attempts: number
+  /** The record threw and has its outcome: a late callback of that attempt is ignored. */
+  hasThrown: boolean
+}
