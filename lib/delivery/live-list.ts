@@ -6,7 +6,7 @@
  * Why not a Set: the live set sees ~15k adds and as many deletes a second while holding
  * only ~64 items, and with a Set in its place every young-generation GC found 3–4 × more
  * live bytes to copy (400 against 110 KB per scavenge), twice the scavenge pause time and
- * ~18 MiB more peak RSS on a 200,000-record job (`--trace-gc-nvp`, README Performance).
+ * ~18 MiB more peak RSS on a 200,000-record job (`--trace-gc-nvp`; docs/performance.md, "Why the hot path looks the way it does").
  * Our best explanation (not proven inside V8): a Set rebuilds its hash table as deleted
  * entries pile up, and the outgrown tables, already in the old generation, still point at
  * handlers; the scavenger treats old-to-young pointers as roots until a full GC, so every

@@ -12,8 +12,8 @@
  * Nothing is ever buffered beyond the snippet.
  *
  * Why dispatch and not `pool.request`: request builds a Readable body, an extra promise and
- * an abort listener per call; at ~30k records/s on one core that overhead was the largest
- * item in the CPU profile after JSON.parse (see README, Performance).
+ * an abort listener per call, work a job's attempts do not need (measured in
+ * docs/performance.md, "Why the hot path looks the way it does").
  * Why a callback and not a promise: a promise per attempt adds a promise, its resolve
  * functions, a reaction and a microtask hop — garbage that lives as long as the request
  * and was a measurable share of the young-generation GC time.

@@ -7,7 +7,7 @@
  * Records are parsed later, one at a time as the sender starts each (RecordBatch.recordAt):
  * a parsed record then lives only while its request is in flight and dies young, instead
  * of waiting in a stream buffer long enough for the garbage collector to promote it (old
- * generation growth was what drove peak RSS and GC time, README Performance).
+ * generation growth drove peak RSS: docs/performance.md, "What bounds peak RSS").
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { parseRecord, type JobRecord, type RecordReason } from '../domain/record.js'

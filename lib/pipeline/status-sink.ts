@@ -49,7 +49,7 @@ export class StatusSink extends Writable {
    * The waiting batch, packed into bytes as outcomes arrive. Why bytes and not a string
    * built with +=: a string batch is a tree of small heap objects that lives until its
    * flush, long enough to survive young-generation collections, and copying it over and
-   * over was a large share of GC time (README, Performance). A Buffer's bytes are off the
+   * over was a large share of GC time (docs/performance.md, "Why the hot path..."). A Buffer's bytes are off the
    * JS heap, so each packed line dies young.
    */
   #packed = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES)

@@ -2,10 +2,10 @@
  * Transform: bytes of a spool file → arrays of its lines, one array per chunk read.
  *
  * Why not split2 here: split2 pushes every line through the stream machinery on its own,
- * and each later stage then pays a push, a buffered write and a callback per line. At
- * ~20k records/s on one core that per-line stream overhead, and the garbage it makes, was
- * the largest cost Chronos had over a plain client (README, Performance). One array per
- * 256 KiB read moves ~2,000 lines per hop instead.
+ * and each later stage then pays a push, a buffered write and a callback per line; one
+ * array per 256 KiB read moves ~2,000 lines per hop instead, so fewer objects wait in
+ * stream buffers. A speed-up from it was not shown: the A/B was within the noise
+ * (docs/performance.md, "Why the hot path looks the way it does"). Issue 15 puts split2 back where the contract draws it.
  *
  * A spool is our own normalised file: UTF-8, every line ends in "\n", no "\r" (see
  * line-validator.ts). Splitting on the byte 0x0A is safe in UTF-8 (it never occurs inside a

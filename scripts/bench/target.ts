@@ -7,7 +7,7 @@
  * Every request, whatever its method or path, is drained and answered 200 with an empty
  * body after `latencyMs` (0 = at once). It runs as its own process so its CPU never
  * competes with the client's event loop, only with the client's process (as a real
- * remote target would compete for nothing at all: see the README's caveat).
+ * remote target would compete for nothing at all: see docs/performance.md, "Method", its caveat on one machine).
  *
  * Stdout: one JSON line `{"port":N,"latencyMs":L}` once listening. When started with an
  * IPC channel, it answers the message `'stats'` with `{requests}` so the bench can check

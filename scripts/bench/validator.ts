@@ -1,7 +1,7 @@
 /**
  * Micro-benchmark of the upload line validator alone (no HTTP, no disk): MB/s over
  * generated ~120-byte records fed in 64 KiB chunks, as a socket would. Used to measure
- * ingest changes before `make bench` (see README, Performance).
+ * ingest changes before `make bench` (docs/performance.md, "Method").
  * Usage: npx tsx scripts/bench/validator.ts [records=200000] [rounds=5]
  */
 import { Readable, Writable } from 'node:stream'

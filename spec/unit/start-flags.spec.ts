@@ -1,6 +1,6 @@
 // The service starts two ways, `npm start` (make run, the bench, and the flags of the
 // tests' server processes) and the Dockerfile's CMD, and both pass V8 flags that bound
-// peak RSS (README, Performance). JSON has no comments and NODE_OPTIONS refuses these
+// peak RSS (docs/performance.md, "What bounds peak RSS"). JSON has no comments and NODE_OPTIONS refuses these
 // flags, so they are written twice: this keeps the copies equal, and checks that this Node
 // still knows them (node refuses an unknown V8 flag at start-up, which would only show
 // when the service is deployed).
