@@ -1,27 +1,22 @@
 /**
  * Transform: raw upload bytes in, spool bytes out. Splits on LF, checks every line as it
  * streams past, and writes the spool form: line 1 the resolved JobSpec, then one record per
- * line (CR, BOM and blank lines dropped), so the spool's line N+1 is record N.
- *
- * Line numbers in errors are physical lines of the decompressed body, from 1. Invalid
- * records are collected (up to MAX_DETAILS) and fail the upload at the end, or as soon as
- * the list is full; a bad config line, an over-long line or too many bytes fail at once.
- * Nothing is pushed once a problem is known: the spool is about to be thrown away anyway.
- * Runs of blank lines are skipped by blank-lines.ts at memory speed (issue 18 item 9).
+ * line (CR, BOM and blank lines dropped), so the spool's line N+1 is record N. Line numbers
+ * in errors are physical lines of the decompressed body, from 1 (line-problems.ts says when
+ * the upload fails). Runs of blank lines are skipped at memory speed (blank-lines.ts).
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { isAscii, isUtf8 } from 'node:buffer'
-import {
-  EmptyJobError, InvalidConfigError, InvalidRecordError, LineTooLargeError, PayloadTooLargeError,
-  type LineProblem
-} from '../errors.js'
+import { PayloadTooLargeError } from '../errors.js'
+import { LineProblems, MAX_DETAILS } from './line-problems.js'
+import { SpecCheck, type SpecCheckFn } from './spec-check.js'
 import { parseJobSpec, specToWire, type JobSpec, type JobSpecLimits } from '../domain/job-spec.js'
 import { jsonValueProblem, mayHoldLoneSurrogate } from '../domain/json-value-problem.js'
 import { recordProblem, RECORD_REASON_TEXT } from '../domain/record.js'
 import { repeatedFieldsError } from '../domain/duplicate-keys.js'
 import { isBlankByte, skipBlankLines } from './blank-lines.js'
 
-export const MAX_DETAILS = 20
+export { MAX_DETAILS }
 const LF = 0x0a
 const CR = 0x0d
 const NEWLINE = Buffer.from('\n')
@@ -34,7 +29,7 @@ export interface LineValidatorOptions {
   readonly maxUploadBytes: number
   readonly specLimits: JobSpecLimits
   /** Runs once line 1 is valid (conflict and target checks); a rejection fails the upload. */
-  readonly onSpec?: (spec: JobSpec) => Promise<void> | void
+  readonly onSpec?: SpecCheckFn
 }
 
 export function createLineValidator (options: LineValidatorOptions): LineValidator {
@@ -50,29 +45,23 @@ export class LineValidator extends Transform {
   #totalBytes = 0
   #spec: JobSpec | null = null
   #records = 0
-  readonly #problems: LineProblem[] = []
-  #specCheck: Promise<void> | null = null
-  #specError: unknown = null
+  readonly #problems: LineProblems
+  readonly #specCheck = new SpecCheck()
 
   constructor (options: LineValidatorOptions) {
     super({ readableHighWaterMark: 256 * 1024, writableHighWaterMark: 256 * 1024 })
     this.#options = options
+    this.#problems = new LineProblems(options.maxLineBytes)
   }
 
   /** The JobSpec from line 1, once read. */
-  get spec (): JobSpec | null {
-    return this.#spec
-  }
+  get spec (): JobSpec | null { return this.#spec }
 
   /** Decompressed bytes received so far. */
-  get bytes (): number {
-    return this.#totalBytes
-  }
+  get bytes (): number { return this.#totalBytes }
 
   /** Records seen (blank lines not counted). */
-  get records (): number {
-    return this.#records
-  }
+  get records (): number { return this.#records }
 
   override _transform (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     let error: Error | null = null
@@ -82,9 +71,9 @@ export class LineValidator extends Transform {
     } else {
       const out: Buffer[] = []
       error = this.#splitLines(chunk, out)
-      if (error === null && out.length > 0 && this.#problems.length === 0) this.push(out.length === 1 ? out[0] : Buffer.concat(out))
+      this.#pushSpool(error, out)
     }
-    this.#afterSpecCheck(error, callback)
+    this.#specCheck.then(error, callback)
   }
 
   override _flush (callback: TransformCallback): void {
@@ -95,20 +84,15 @@ export class LineValidator extends Transform {
       this.#carry = []
       this.#carryBytes = 0
       error = this.#acceptLine(line, out)
-      if (error === null && out.length > 0 && this.#problems.length === 0) this.push(out.length === 1 ? out[0] : Buffer.concat(out))
+      this.#pushSpool(error, out)
     }
-    if (error === null) error = this.#finalError()
-    this.#afterSpecCheck(error, callback)
+    if (error === null) error = this.#problems.final(this.#spec !== null, this.#records)
+    this.#specCheck.then(error, callback)
   }
 
-  /** Calls back once the onSpec check (if one is running) has settled; its error wins. */
-  #afterSpecCheck (error: Error | null, callback: TransformCallback): void {
-    const finish = (): void => {
-      if (this.#specError !== null) callback(this.#specError as Error)
-      else callback(error)
-    }
-    if (this.#specCheck === null || error !== null) finish()
-    else this.#specCheck.then(finish, finish)
+  /** Nothing is pushed once a problem is known: the spool is about to be thrown away. */
+  #pushSpool (error: Error | null, out: Buffer[]): void {
+    if (error === null && out.length > 0 && !this.#problems.hasAny) this.push(out.length === 1 ? out[0] : Buffer.concat(out))
   }
 
   #splitLines (chunk: Buffer, out: Buffer[]): Error | null {
@@ -126,7 +110,7 @@ export class LineValidator extends Transform {
         // Spare bytes: the line's CR may be in this chunk and its LF in the next, and line 1
         // may start with a 3-byte BOM that does not count.
         const spare = this.#lineNumber === 0 ? 4 : 1
-        if (this.#carryBytes > this.#options.maxLineBytes + spare) return this.#lineTooLarge(this.#lineNumber + 1)
+        if (this.#carryBytes > this.#options.maxLineBytes + spare) return this.#problems.lineTooLarge(this.#lineNumber + 1)
         return null
       }
       // Past line 1, a run of whole lines that is pure ASCII (the usual case) is checked as
@@ -183,7 +167,7 @@ export class LineValidator extends Transform {
       const lineNumber = ++this.#lineNumber
       const hasCr = newline > pos && text.charCodeAt(newline - 1) === CR
       const end = hasCr ? newline - 1 : newline
-      if (end - pos > this.#options.maxLineBytes) return this.#lineTooLarge(lineNumber)
+      if (end - pos > this.#options.maxLineBytes) return this.#problems.lineTooLarge(lineNumber)
       const verdict = this.#checkRecordText(text.slice(pos, end), lineNumber)
       if (verdict instanceof Error) return verdict
       if (verdict === 'record' && !hasCr) {
@@ -207,10 +191,10 @@ export class LineValidator extends Transform {
     try {
       value = JSON.parse(text)
     } catch {
-      return this.#invalid(lineNumber, RECORD_REASON_TEXT.not_json)
+      return this.#problems.invalid(lineNumber, RECORD_REASON_TEXT.not_json, this.#spec !== null)
     }
     const problem = recordProblem(value, text)
-    if (problem !== null) return this.#invalid(lineNumber, RECORD_REASON_TEXT[problem])
+    if (problem !== null) return this.#problems.invalid(lineNumber, RECORD_REASON_TEXT[problem], this.#spec !== null)
     this.#records++
     return 'record'
   }
@@ -220,8 +204,8 @@ export class LineValidator extends Transform {
     const lineNumber = ++this.#lineNumber
     let line = raw.length > 0 && raw[raw.length - 1] === CR ? raw.subarray(0, -1) : raw
     if (lineNumber === 1 && line.subarray(0, 3).equals(BOM)) line = line.subarray(3)
-    if (line.length > this.#options.maxLineBytes) return this.#lineTooLarge(lineNumber)
-    if (!isUtf8(line)) return this.#invalid(lineNumber, 'not valid UTF-8')
+    if (line.length > this.#options.maxLineBytes) return this.#problems.lineTooLarge(lineNumber)
+    if (!isUtf8(line)) return this.#problems.invalid(lineNumber, 'not valid UTF-8', this.#spec !== null)
     const text = line.toString('utf8')
     if (this.#spec !== null) {
       const verdict = this.#checkRecordText(text, lineNumber)
@@ -233,10 +217,10 @@ export class LineValidator extends Transform {
     try {
       value = JSON.parse(text)
     } catch {
-      return this.#invalid(lineNumber, RECORD_REASON_TEXT.not_json)
+      return this.#problems.invalid(lineNumber, RECORD_REASON_TEXT.not_json, this.#spec !== null)
     }
     if (mayHoldLoneSurrogate(text) && jsonValueProblem(value) !== null) {
-      return this.#invalid(lineNumber, 'strings must be well-formed Unicode (no lone surrogate escape such as \\ud800)')
+      return this.#problems.invalid(lineNumber, 'strings must be well-formed Unicode (no lone surrogate escape such as \\ud800)', this.#spec !== null)
     }
     return repeatedFieldsError(text, lineNumber) ?? this.#acceptSpec(value, lineNumber, out)
   }
@@ -250,50 +234,10 @@ export class LineValidator extends Transform {
 
   #acceptSpec (value: unknown, lineNumber: number, out: Buffer[]): Error | null {
     const result = parseJobSpec(value, this.#options.specLimits)
-    if (!result.ok) {
-      return new InvalidConfigError(`the config line (line ${lineNumber}) is invalid: ${result.problems.join('; ')}`, {
-        details: result.problems.map((reason) => ({ line: lineNumber, reason }))
-      })
-    }
+    if (!result.ok) return this.#problems.invalidSpec(lineNumber, result.problems)
     this.#spec = result.spec
     out.push(Buffer.from(JSON.stringify(specToWire(result.spec))), NEWLINE)
-    const onSpec = this.#options.onSpec
-    if (onSpec !== undefined) {
-      this.#specCheck = Promise.resolve()
-        .then(() => onSpec(result.spec))
-        .then(() => { this.#specCheck = null }, (err: unknown) => { this.#specError = err })
-    }
-    return null
-  }
-
-  /** A line that is no valid record (or no JSON at all, before the config line was read). */
-  #invalid (lineNumber: number, reason: string): Error | null {
-    if (this.#spec === null) {
-      return new InvalidConfigError(`the config line (line ${lineNumber}) is invalid: ${reason}`, {
-        details: [{ line: lineNumber, reason }]
-      })
-    }
-    this.#problems.push({ line: lineNumber, reason })
-    return this.#problems.length >= MAX_DETAILS ? this.#invalidRecords() : null
-  }
-
-  #invalidRecords (): InvalidRecordError {
-    const first = this.#problems[0] as LineProblem
-    const more = this.#problems.length > 1 ? ` (and ${this.#problems.length - 1} more listed in details)` : ''
-    return new InvalidRecordError(`line ${first.line} is not a valid record: ${first.reason}${more}`, {
-      details: [...this.#problems]
-    })
-  }
-
-  #lineTooLarge (lineNumber: number): LineTooLargeError {
-    const reason = `longer than ${this.#options.maxLineBytes} bytes`
-    return new LineTooLargeError(`line ${lineNumber} is ${reason}`, { details: [{ line: lineNumber, reason }] })
-  }
-
-  #finalError (): Error | null {
-    if (this.#problems.length > 0) return this.#invalidRecords()
-    if (this.#spec === null) return new EmptyJobError('the upload is empty: line 1 must name the target')
-    if (this.#records === 0) return new EmptyJobError('the upload has a config line but no records')
+    if (this.#options.onSpec !== undefined) this.#specCheck.start(this.#options.onSpec, result.spec)
     return null
   }
 }
