@@ -5,7 +5,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
-import { createRedis, isReady, quitRedis } from './store/redis.js'
+import { createRedis, failFast, isReady, quitRedis } from './store/redis.js'
 import { Metrics } from './http/metrics.js'
 import type { HttpDeps } from './http/http-deps.js'
 import { Keys } from './store/keys.js'
@@ -73,8 +73,9 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
     log,
     redis,
     keys,
-    jobStore,
-    outcomeStore,
+    jobStore: failFast(redis, jobStore),
+    outcomeStore: failFast(redis, outcomeStore),
+    jobRegistry: jobStore,
     runner,
     targetPolicy,
     metrics,

@@ -19,8 +19,14 @@ export interface HttpDeps {
   readonly log: Logger
   readonly redis: Redis
   readonly keys: Keys
+  /** Fail-fast views (store/redis.ts failFast): a slow or absent Redis answers 503. */
   readonly jobStore: JobStore
   readonly outcomeStore: OutcomeStore
+  /**
+   * The job store itself, for registration only (upload, retry-failed): registration bounds
+   * its own wait and must see its commands settle before undoing them (runner/register-job.ts).
+   */
+  readonly jobRegistry: JobStore
   readonly runner: JobRunner
   readonly targetPolicy: TargetPolicy
   readonly metrics: Metrics

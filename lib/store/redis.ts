@@ -69,6 +69,23 @@ export async function withStore<T> (redis: Redis, operation: () => Promise<T>): 
   }
 }
 
+/**
+ * A view of a store (JobStore, OutcomeStore) for request paths: every method answers
+ * `503 store_unavailable` at once when Redis is not connected, or when it takes longer than
+ * STORE_TIMEOUT_MS (withStore), so callers never wrap a call themselves. Background work
+ * (the runner, registration) uses the store itself, which waits for Redis instead.
+ */
+export function failFast<T extends object> (redis: Redis, store: T): T {
+  return new Proxy(store, {
+    get (target, property) {
+      const value: unknown = Reflect.get(target, property, target)
+      if (typeof value !== 'function') return value
+      // Called on the store itself, not the proxy: its #private fields live there.
+      return async (...args: unknown[]) => await withStore(redis, async () => await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args))
+    }
+  })
+}
+
 /** Resolves true once the connection is ready, false after `timeoutMs`. */
 export async function waitUntilReady (redis: Redis, timeoutMs: number): Promise<boolean> {
   if (isReady(redis)) return true

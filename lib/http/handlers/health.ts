@@ -18,7 +18,7 @@ export function healthHandler (): Middleware<AppState> {
   }
 }
 
-export function readyHandler (deps: Deps): Middleware<AppState> {
+export function readyHandler (deps: Pick<Deps, 'config' | 'redis' | 'isAcceptingUploads'>): Middleware<AppState> {
   const { spoolDir, minFreeBytes } = deps.config.upload
   return async function readyz (ctx) {
     const [redis, spool, freeBytes] = await Promise.all([

@@ -9,7 +9,7 @@ import type { AppState } from '../app-state.js'
 import { VERSION } from '../../version.js'
 import { probeRedis } from '../../store/redis.js'
 
-export function infoHandler (deps: Deps): Middleware<AppState> {
+export function infoHandler (deps: Pick<Deps, 'config' | 'eventLoopDelay' | 'redis' | 'startedAtMs' | 'isAcceptingUploads' | 'runner'>): Middleware<AppState> {
   const { config } = deps
   return async function info (ctx) {
     const delay = deps.eventLoopDelay

@@ -3,11 +3,14 @@
  * with the status object after the change; acting on a finished job is 409 invalid_state.
  */
 import type { Middleware, ParameterizedContext } from 'koa'
-import type { HttpDeps as Deps } from '../http-deps.js'
+import type { HttpDeps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { InvalidStateError } from '../../errors.js'
 import type { JobState } from '../../domain/job-meta.js'
 import { lookupJobStatus } from './job-lookup.js'
+
+/** What a job action uses: the runner that steers it, the store that finds it. */
+type Deps = Pick<HttpDeps, 'runner' | 'jobStore'>
 
 type JobAction = (deps: Deps, jobId: string, state: JobState) => Promise<void>
 

@@ -17,7 +17,7 @@ import { lookupJobStatus } from './job-lookup.js'
 
 const PROGRESS_INTERVAL_MS = 1000
 
-export function eventsHandler (deps: Deps): Middleware<AppState> {
+export function eventsHandler (deps: Pick<Deps, 'jobStore'>): Middleware<AppState> {
   return async function events (ctx: ParameterizedContext<AppState> & { params?: Record<string, string> }) {
     const first = await lookupJobStatus(deps, ctx.params?.id ?? '', ctx.state.owner)
     const jobId = first.job_id

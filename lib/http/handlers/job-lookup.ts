@@ -5,13 +5,10 @@
 import type { HttpDeps as Deps } from '../http-deps.js'
 import { NotFoundError } from '../../errors.js'
 import { toJobStatus, type JobStatus } from '../../domain/job-status.js'
-import { withStore } from '../../store/redis.js'
 
-export async function lookupJobStatus (deps: Deps, key: string, owner: string): Promise<JobStatus> {
-  const job = await withStore(deps.redis, async () => {
-    const jobId = await deps.jobStore.resolve(key, owner)
-    return jobId === null ? null : await deps.jobStore.get(jobId)
-  })
+export async function lookupJobStatus (deps: Pick<Deps, 'jobStore'>, key: string, owner: string): Promise<JobStatus> {
+  const jobId = await deps.jobStore.resolve(key, owner)
+  const job = jobId === null ? null : await deps.jobStore.get(jobId)
   if (job === null || (job.meta.owner ?? '') !== owner) throw new NotFoundError(`no job found for key ${JSON.stringify(key)}`)
   return toJobStatus(job)
 }

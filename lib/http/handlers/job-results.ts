@@ -11,12 +11,11 @@ import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { InvalidRequestError } from '../../errors.js'
 import { OutcomeStore } from '../../store/outcome-store.js'
-import { withStore } from '../../store/redis.js'
 import { lookupJobStatus } from './job-lookup.js'
 
 const BATCHES_PER_READ = 8
 
-export function resultsHandler (deps: Deps): Middleware<AppState> {
+export function resultsHandler (deps: Pick<Deps, 'jobStore' | 'outcomeStore'>): Middleware<AppState> {
   return async function results (ctx: ParameterizedContext<AppState> & { params?: Record<string, string> }) {
     const outcome = ctx.query.outcome
     if (outcome !== undefined && outcome !== 'failed' && outcome !== 'succeeded') {
@@ -30,7 +29,7 @@ export function resultsHandler (deps: Deps): Middleware<AppState> {
     const status = await lookupJobStatus(deps, ctx.params?.id ?? '', ctx.state.owner)
     const jobId = status.job_id
     ctx.state.jobId = jobId
-    const end = await withStore(deps.redis, async () => await deps.outcomeStore.countResultBatches(jobId))
+    const end = await deps.outcomeStore.countResultBatches(jobId)
     ctx.type = 'application/x-ndjson'
     ctx.set('x-next-cursor', String(Math.max(end, cursor)))
     ctx.body = Readable.from(resultLines(deps.outcomeStore, jobId, cursor, end, outcome ?? null), { objectMode: false })

@@ -11,14 +11,13 @@ import { InvalidRequestError } from '../../errors.js'
 import { toJobStatus } from '../../domain/job-status.js'
 import type { JobCursor } from '../../store/job-list.js'
 import { LIVE_STATES, type JobState } from '../../domain/job-meta.js'
-import { withStore } from '../../store/redis.js'
 import { queryInteger } from '../query-integer.js'
 
 const MAX_LIMIT = 100
 export const JOB_STATES: readonly JobState[] = [...LIVE_STATES, 'completed', 'cancelled', 'failed']
 const CURSOR = /^([0-9]{1,16}):(job-[0-9a-f-]{36})$/
 
-export function jobsHandler (deps: Deps): Middleware<AppState> {
+export function jobsHandler (deps: Pick<Deps, 'jobStore'>): Middleware<AppState> {
   return async function jobs (ctx) {
     const limit = queryInteger(ctx.query.limit, 20, 1, MAX_LIMIT, 'limit')
     const offset = queryInteger(ctx.query.offset, 0, 0, Number.MAX_SAFE_INTEGER, 'offset')
@@ -36,7 +35,7 @@ export function jobsHandler (deps: Deps): Middleware<AppState> {
       ...(primaryKey === undefined ? {} : { primaryKey }),
       ...(cursor === undefined ? {} : { after: decodeCursor(cursor) })
     }
-    const page = await withStore(deps.redis, async () => await deps.jobStore.list(query))
+    const page = await deps.jobStore.list(query)
     const hasNext = page.next !== null
     ctx.body = {
       jobs: page.jobs.map((job) => toJobStatus(job)),

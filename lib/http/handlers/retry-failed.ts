@@ -4,7 +4,6 @@ import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { NotFoundError } from '../../errors.js'
 import { retryFailed } from '../../runner/retry-failed.js'
-import { withStore } from '../../store/redis.js'
 import { lookupJobStatus } from './job-lookup.js'
 import { respondAccepted } from './run.js'
 
@@ -12,14 +11,14 @@ export function retryFailedHandler (deps: Deps): Middleware<AppState> {
   const retryDeps = {
     spoolDir: deps.config.upload.spoolDir,
     instanceId: deps.config.jobs.instanceId,
-    jobStore: deps.jobStore,
+    jobStore: deps.jobRegistry,
     redis: deps.redis,
     log: deps.log,
     enqueue: (jobId: string) => deps.runner.enqueue(jobId)
   }
   return async function retryFailedJob (ctx: ParameterizedContext<AppState> & { params?: Record<string, string> }) {
     const parent = await lookupJobStatus(deps, ctx.params?.id ?? '', ctx.state.owner)
-    const snapshot = await withStore(deps.redis, async () => await deps.jobStore.get(parent.job_id))
+    const snapshot = await deps.jobStore.get(parent.job_id)
     const specJson = snapshot?.meta.specJson
     if (specJson === undefined) throw new NotFoundError(`no job found for key ${JSON.stringify(parent.job_id)}`)
     const job = await retryFailed(parent, specJson, ctx.state.owner, retryDeps)

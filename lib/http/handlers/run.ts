@@ -11,7 +11,7 @@ export function runHandler (deps: Deps): Middleware<AppState> {
     delivery: deps.config.delivery,
     instanceId: deps.config.jobs.instanceId,
     redis: deps.redis,
-    jobStore: deps.jobStore,
+    jobStore: deps.jobRegistry,
     log: deps.log,
     checkTarget: (spec: JobSpec) => {
       deps.targetPolicy.check(spec)

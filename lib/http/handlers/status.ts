@@ -5,7 +5,7 @@ import type { AppState } from '../app-state.js'
 import { InvalidRequestError } from '../../errors.js'
 import { lookupJobStatus } from './job-lookup.js'
 
-export function statusHandler (deps: Deps): Middleware<AppState> {
+export function statusHandler (deps: Pick<Deps, 'jobStore'>): Middleware<AppState> {
   return async function status (ctx) {
     const key = ctx.query.key
     if (typeof key !== 'string' || key === '') throw new InvalidRequestError('query parameter "key" (a job_id or primarykey) is required')
@@ -15,7 +15,7 @@ export function statusHandler (deps: Deps): Middleware<AppState> {
   }
 }
 
-export function jobHandler (deps: Deps): Middleware<AppState> {
+export function jobHandler (deps: Pick<Deps, 'jobStore'>): Middleware<AppState> {
   return async function job (ctx) {
     const jobStatus = await lookupJobStatus(deps, (ctx as unknown as { params: { id: string } }).params.id, ctx.state.owner)
     ctx.state.jobId = jobStatus.job_id
