@@ -4,6 +4,8 @@ import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
 import { acceptUpload, type AcceptedJob } from '../../upload/accept-upload.js'
 import { callbackTarget, type JobSpec } from '../../domain/job-spec.js'
+import { InvalidRequestError } from '../../errors.js'
+import { parseRunQuery } from '../run-query.js'
 
 export function runHandler (deps: Deps): Middleware<AppState> {
   const acceptDeps = {
@@ -22,6 +24,8 @@ export function runHandler (deps: Deps): Middleware<AppState> {
     onUploadBytes: (bytes: number, isAccepted: boolean) => deps.metrics.recordUpload(bytes, isAccepted)
   }
   return async function run (ctx) {
+    const { isDryRun } = parseRunQuery(ctx.querystring)
+    if (isDryRun) throw new InvalidRequestError('dry_run=true is not available yet')
     const job = await acceptUpload({ body: ctx.req, headers: ctx.req.headers, owner: ctx.state.owner }, acceptDeps)
     respondAccepted(ctx, job)
   }
