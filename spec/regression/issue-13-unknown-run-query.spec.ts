@@ -36,6 +36,15 @@ describe('issue 13: unknown query parameters on POST /run are refused', function
     })
   }
 
+  it('takes ?dry_run=true as a dry run: 200, no job, nothing sent', async function () {
+    await expectNothingAdded(chronos, [target], async () => {
+      const answer = await chronos.post('/run?dry_run=true', buildUpload(target.port, makeRecords(3)), { 'content-type': 'application/x-ndjson' })
+      expect(answer.status, answer.text).to.equal(200)
+      expect(answer.json).to.include({ dry_run: true, records: 3 })
+      await new Promise((resolve) => setTimeout(resolve, 200)) // a job, had one been made, would have sent by now
+    })
+  })
+
   it('takes ?dry_run=false as a real run', async function () {
     const answer = await chronos.post('/run?dry_run=false', buildUpload(target.port, makeRecords(2)), { 'content-type': 'application/x-ndjson' })
     expect(answer.status, answer.text).to.equal(202)
