@@ -21,8 +21,10 @@ export interface JobSpec {
   readonly metadata: readonly MetadataHeader[]
   readonly method: HttpMethod
   readonly concurrency: number
-  /** Requests started per one-second window, or null for no limit. */
+  /** Starts per second, spaced evenly (GCRA), or null for no limit. */
   readonly rateLimit: number | null
+  /** Starts that may go at once after an idle spell: 1..rateLimit (default 1); null without a rate limit. */
+  readonly rateBurst: number | null
   readonly timeoutMs: number
   readonly maxAttempts: number
   readonly callbackUrl: string | null
@@ -39,7 +41,7 @@ export type JobSpecResult = { ok: true, spec: JobSpec } | { ok: false, problems:
 
 const KNOWN_FIELDS = new Set([
   'primarykey', 'protocol', 'host', 'port', 'path', 'metadata', 'method',
-  'concurrency', 'rate_limit', 'timeout_ms', 'max_attempts', 'callback_url'
+  'concurrency', 'rate_limit', 'rate_burst', 'timeout_ms', 'max_attempts', 'callback_url'
 ])
 const PRIMARY_KEY = /^[A-Za-z0-9._:-]{1,200}$/
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -96,6 +98,7 @@ export function parseJobSpec (value: unknown, limits: JobSpecLimits): JobSpecRes
   const rateLimit = raw.rate_limit === undefined || raw.rate_limit === null
     ? null
     : optionalInteger(raw, 'rate_limit', 1, MAX_RATE_LIMIT, 0, problems)
+  const rateBurst = parseRateBurst(raw, rateLimit, problems)
   const timeoutMs = optionalInteger(raw, 'timeout_ms', 1, MAX_TIMEOUT_MS, limits.defaultTimeoutMs, problems)
   const maxAttempts = optionalInteger(raw, 'max_attempts', 1, 10, limits.defaultMaxAttempts, problems)
   const callbackUrl = parseCallbackUrl(raw.callback_url, problems)
@@ -113,6 +116,7 @@ export function parseJobSpec (value: unknown, limits: JobSpecLimits): JobSpecRes
       method: method as HttpMethod,
       concurrency,
       rateLimit,
+      rateBurst,
       timeoutMs,
       maxAttempts,
       callbackUrl
@@ -132,6 +136,7 @@ export function specToWire (spec: JobSpec): Record<string, unknown> {
     method: spec.method,
     concurrency: spec.concurrency,
     rate_limit: spec.rateLimit,
+    rate_burst: spec.rateBurst,
     timeout_ms: spec.timeoutMs,
     max_attempts: spec.maxAttempts,
     callback_url: spec.callbackUrl
@@ -183,6 +188,17 @@ function parseInteger (value: unknown, min: number, max: number, allowString: bo
     ? value
     : allowString && typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN
   return Number.isSafeInteger(number) && number >= min && number <= max ? number : null
+}
+
+/** rate_burst: 1..rate_limit, default 1, only beside a rate_limit (null counts as absent). */
+function parseRateBurst (raw: Record<string, unknown>, rateLimit: number | null, problems: string[]): number | null {
+  const isGiven = raw.rate_burst !== undefined && raw.rate_burst !== null
+  if (rateLimit === null) {
+    if (isGiven) problems.push('"rate_burst" needs a "rate_limit"')
+    return null
+  }
+  if (!isGiven) return 1
+  return optionalInteger(raw, 'rate_burst', 1, Math.max(1, rateLimit), 1, problems)
 }
 
 function optionalInteger (

@@ -77,7 +77,7 @@ export class JobRun {
       maxInFlight: spec.concurrency,
       attempt: sendAttempt,
       retryDelayMs: (attempt, attemptsMade) => retryDelayMs(attempt, attemptsMade, spec.maxAttempts),
-      rateLimiter: spec.rateLimit === null ? undefined : new RateLimiter(spec.rateLimit)
+      rateLimiter: spec.rateLimit === null ? undefined : new RateLimiter(spec.rateLimit, spec.rateBurst ?? 1)
     })
     const sink = this.#sink = createStatusSink({
       batchSize: this.#options.outcomeBatchSize,

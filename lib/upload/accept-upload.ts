@@ -5,29 +5,20 @@
  * file and every key, so a rejected upload leaves nothing behind and sends nothing.
  */
 import type { IncomingMessage } from 'node:http'
-import { createGunzip } from 'node:zlib'
-import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import type { DeliveryConfig, UploadConfig } from '../config.js'
-import { InvalidRequestError, JobConflictError, PayloadTooLargeError, ShuttingDownError, errorCode } from '../errors.js'
+import { JobConflictError, ShuttingDownError } from '../errors.js'
 import { newJobId, type AcceptedJob } from '../domain/job-id.js'
 import { specToWire, type JobSpec, type JobSpecLimits } from '../domain/job-spec.js'
 import type { JobStore } from '../store/job-store.js'
 import type { Logger } from '../logger.js'
 import { withStore, type Redis } from '../store/redis.js'
-import { checkMediaType } from './media-type.js'
+import { checkFraming, readUpload } from './read-upload.js'
 import { createLineValidator } from './line-validator.js'
 import { createSpoolWriter } from '../spool/spool-writer.js'
 import { registerJob } from '../runner/register-job.js'
 
 export type { AcceptedJob }
-
-/**
- * Inflated bytes per gunzip chunk. zlib's default, 16 KiB, made stream bookkeeping per chunk
- * the larger part of inflating a highly compressed body (1 GiB of blank lines: 2.3 s of CPU
- * at 16 KiB, 1.0 s at 256 KiB; issue 18 item 9); the validator takes 256 KiB writes anyway.
- */
-const GUNZIP_CHUNK_BYTES = 256 * 1024
 
 export interface AcceptUploadDeps {
   readonly upload: UploadConfig
@@ -54,11 +45,7 @@ export interface UploadRequest {
 
 export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDeps): Promise<AcceptedJob> {
   if (!deps.isAcceptingUploads()) throw new ShuttingDownError('Chronos is shutting down and takes no new uploads')
-  const { isGzip } = checkMediaType(request.headers['content-type'], request.headers['content-encoding'])
-  const declaredBytes = Number(request.headers['content-length'])
-  if (!isGzip && declaredBytes > deps.upload.maxUploadBytes) {
-    throw new PayloadTooLargeError(`the upload is larger than ${deps.upload.maxUploadBytes} bytes`)
-  }
+  const framing = checkFraming(request.headers, deps.upload.maxUploadBytes)
   // Fail fast (503 within about 2 s) rather than spool gigabytes we could not register.
   await withStore(deps.redis, async () => await deps.redis.ping())
 
@@ -67,23 +54,14 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
     maxLineBytes: deps.upload.maxLineBytes,
     maxUploadBytes: deps.upload.maxUploadBytes,
     specLimits: specLimits(deps.delivery),
-    onSpec: async (spec) => {
-      await deps.checkTarget(spec)
-      const holder = await withStore(deps.redis, async () => await deps.jobStore.findLive(request.owner, spec.primaryKey))
-      if (holder !== null) throw new JobConflictError(`a job with primarykey "${spec.primaryKey}" is still live`, holder)
-    }
+    onSpec: async (spec) => await checkLineOne(spec, request.owner, deps)
   })
   const spool = createSpoolWriter(deps.upload.spoolDir, jobId)
   try {
-    if (isGzip) await pipeline(request.body, createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }), validator, spool)
-    else await pipeline(request.body, validator, spool)
+    await readUpload(request.body, framing, validator, spool)
   } catch (err) {
     deps.onUploadBytes?.(validator.bytes, false)
     await spool.discard()
-    const code = errorCode(err)
-    if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
-      throw new InvalidRequestError('the body is not valid gzip', { cause: err })
-    }
     throw err
   }
 
@@ -107,6 +85,13 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
   deps.onUploadBytes?.(validator.bytes, true)
   deps.enqueue(jobId)
   return { jobId, primaryKey: spec.primaryKey, records: validator.records }
+}
+
+/** Line 1's checks once it parses: the target policy (403), then a live job of its primarykey (409). */
+export async function checkLineOne (spec: JobSpec, owner: string, deps: Pick<AcceptUploadDeps, 'checkTarget' | 'redis' | 'jobStore'>): Promise<void> {
+  await deps.checkTarget(spec)
+  const holder = await withStore(deps.redis, async () => await deps.jobStore.findLive(owner, spec.primaryKey))
+  if (holder !== null) throw new JobConflictError(`a job with primarykey "${spec.primaryKey}" is still live`, holder)
 }
 
 export function specLimits (delivery: DeliveryConfig): JobSpecLimits {

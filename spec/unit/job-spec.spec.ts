@@ -52,6 +52,7 @@ describe('parseJobSpec()', () => {
         method: 'POST',
         concurrency: 4,
         rateLimit: null,
+        rateBurst: null,
         timeoutMs: 30_000,
         maxAttempts: 3,
         callbackUrl: null
@@ -418,6 +419,28 @@ describe('parseJobSpec()', () => {
     }
   })
 
+  describe('"rate_burst"', () => {
+    it('defaults to 1 beside a rate_limit, and to null without one', () => {
+      expect(accept({ ...BASE, rate_limit: 20 }).rateBurst).to.equal(1)
+      expect(accept({ ...BASE, rate_limit: 20, rate_burst: null }).rateBurst).to.equal(1)
+      expect(accept(BASE).rateBurst).to.equal(null)
+    })
+    for (const value of [1, 5, 20]) {
+      it(`accepts ${value} with rate_limit 20`, () => {
+        expect(accept({ ...BASE, rate_limit: 20, rate_burst: value }).rateBurst).to.equal(value)
+      })
+    }
+    for (const value of [0, -1, 21, 1.5, '2', true]) {
+      it(`refuses ${label(value)} with rate_limit 20`, () => {
+        refuseOne({ ...BASE, rate_limit: 20, rate_burst: value }, 'rate_burst')
+      })
+    }
+    it('refuses a rate_burst without a rate_limit', () => {
+      refuseOne({ ...BASE, rate_burst: 2 }, 'rate_burst')
+      refuseOne({ ...BASE, rate_limit: null, rate_burst: 2 }, 'rate_burst')
+    })
+  })
+
   describe('"timeout_ms"', () => {
     for (const value of [1, 5000, 600_000]) {
       it(`accepts ${value}`, () => {
@@ -530,6 +553,7 @@ describe('specToWire()', () => {
       method: 'PUT',
       concurrency: 8,
       rate_limit: 100,
+      rate_burst: 1,
       timeout_ms: 5000,
       max_attempts: 5,
       callback_url: 'https://hooks.example.com/done'
@@ -541,13 +565,13 @@ describe('specToWire()', () => {
     expect(JSON.stringify(wire)).to.equal(
       '{"primarykey":"batch-001","protocol":"https","host":"api.example.com","port":443,"path":"/webhooks/process",' +
       '"metadata":[{"key":"tenant_id","value":"tenant-123"},{"key":"env","value":"production"}],' +
-      '"method":"POST","concurrency":4,"rate_limit":null,"timeout_ms":30000,"max_attempts":3,"callback_url":null}')
+      '"method":"POST","concurrency":4,"rate_limit":null,"rate_burst":null,"timeout_ms":30000,"max_attempts":3,"callback_url":null}')
   })
 
   const roundTrips: Array<[string, Record<string, unknown>]> = [
     ['the seed example', JSON.parse(SEED_LINE) as Record<string, unknown>],
     ['an IPv6 target with every option', {
-      ...BASE, host: '[2001:db8::1]', metadata: [{ key: 'a', value: 'b' }], method: 'PATCH', concurrency: 2, rate_limit: 5, timeout_ms: 10, max_attempts: 1, callback_url: 'http://x.example/cb'
+      ...BASE, host: '[2001:db8::1]', metadata: [{ key: 'a', value: 'b' }], method: 'PATCH', concurrency: 2, rate_limit: 5, rate_burst: 3, timeout_ms: 10, max_attempts: 1, callback_url: 'http://x.example/cb'
     }],
     ['a numeric host form', { ...BASE, host: '0x7f.1' }]
   ]

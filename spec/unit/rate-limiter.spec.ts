@@ -1,12 +1,23 @@
-// RateLimiter: at most perSecond starts in any one-second window (DESIGN §1 rate_limit), with
-// explicit clock times so every case is exact.
+// RateLimiter: GCRA even pacing (DESIGN §8 rate_limit, rate_burst), with explicit clock
+// times so every case is exact.
 import { expect } from 'chai'
 import { RateLimiter } from '../../lib/delivery/rate-limiter.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 
-/** Reserves one start per arrival time; returns the start times it granted. */
-function startsFor (limiter: RateLimiter, arrivals: readonly number[]): number[] {
-  return arrivals.map((nowMs) => nowMs + limiter.reserve(nowMs))
+/**
+ * Starts each arrival, in order (FIFO, like the rate gate), as soon as the limiter allows;
+ * `lateMs` adds timer lateness to every wait. Returns the start times.
+ */
+function startsFor (limiter: RateLimiter, arrivals: readonly number[], lateMs: () => number = () => 0): number[] {
+  const starts: number[] = []
+  let previous = -Infinity
+  for (const arrival of arrivals) {
+    let now = Math.max(arrival, previous)
+    for (let wait = limiter.tryStart(now); wait > 0; wait = limiter.tryStart(now)) now += wait + lateMs()
+    starts.push(now)
+    previous = now
+  }
+  return starts
 }
 
 /** The most starts in any half-open window [t, t + 1000). */
@@ -21,100 +32,75 @@ function busiestSecond (starts: readonly number[]): number {
   return most
 }
 
-describe('RateLimiter', () => {
-  describe('reserve()', () => {
-    it('lets the first perSecond starts go at once', () => {
-      const limiter = new RateLimiter(3)
-      expect([limiter.reserve(0), limiter.reserve(0), limiter.reserve(0)]).to.deep.equal([0, 0, 0])
+/** Arrivals in nondecreasing order: mostly bursts, with gaps. */
+function burstyArrivals (seed: number, count: number): number[] {
+  const random = seededRandom(seed)
+  const arrivals: number[] = []
+  let now = 0
+  for (let i = 0; i < count; i++) {
+    now += random() < 0.8 ? 0 : random() * 700
+    arrivals.push(now)
+  }
+  return arrivals
+}
+
+describe('RateLimiter (GCRA)', () => {
+  describe('tryStart()', () => {
+    it('spaces starts 1000 / perSecond ms apart with the default burst of 1', () => {
+      expect(startsFor(new RateLimiter(4), [0, 0, 0, 0, 0])).to.deep.equal([0, 250, 500, 750, 1000])
+      expect(startsFor(new RateLimiter(1), [0, 0, 0])).to.deep.equal([0, 1000, 2000])
     })
 
-    it('delays the next start until a second after the start perSecond before it', () => {
-      const limiter = new RateLimiter(3)
-      expect(startsFor(limiter, [0, 10, 20, 30, 40, 50, 60])).to.deep.equal([0, 10, 20, 1000, 1010, 1020, 2000])
+    it('lets `burst` starts go at once after an idle spell, then paces them', () => {
+      const limiter = new RateLimiter(10, 3)
+      expect(startsFor(limiter, [0, 0, 0, 0, 0])).to.deep.equal([0, 0, 0, 100, 200])
+      // Idle long enough to earn the whole burst back, and no more.
+      expect(startsFor(limiter, [5000, 5000, 5000, 5000])).to.deep.equal([5000, 5000, 5000, 5100])
     })
 
-    it('returns the wait from the given time, not the start time', () => {
-      const limiter = new RateLimiter(1)
-      expect(limiter.reserve(100)).to.equal(0)
-      expect(limiter.reserve(300)).to.equal(800)
-      expect(limiter.reserve(300)).to.equal(1800)
+    it('earns the burst back one interval at a time', () => {
+      const limiter = new RateLimiter(10, 3)
+      startsFor(limiter, [0, 0, 0]) // tat = 300
+      // At 150 one and a half intervals are earned back: one start at once, the next at 200.
+      expect(startsFor(limiter, [150, 150])).to.deep.equal([150, 200])
     })
 
-    it('does not wait once a second has passed since the start perSecond before', () => {
+    it('counts nothing when it answers a wait', () => {
       const limiter = new RateLimiter(2)
-      startsFor(limiter, [0, 0])
-      expect(limiter.reserve(999)).to.equal(1)
-      expect(limiter.reserve(1500)).to.equal(0)
-      expect(limiter.reserve(5000)).to.equal(0)
+      expect(limiter.tryStart(0)).to.equal(0)
+      expect(limiter.tryStart(100)).to.equal(400)
+      expect(limiter.tryStart(100)).to.equal(400)
+      expect(limiter.tryStart(500)).to.equal(0)
+      expect(limiter.tryStart(600)).to.equal(400)
     })
 
-    it('allows one start a second with perSecond 1', () => {
-      const limiter = new RateLimiter(1)
-      expect(startsFor(limiter, [0, 0, 0, 0])).to.deep.equal([0, 1000, 2000, 3000])
+    it('clamps the burst to 1..perSecond', () => {
+      expect(startsFor(new RateLimiter(2, 0), [0, 0])).to.deep.equal([0, 500])
+      expect(startsFor(new RateLimiter(2, 9), [0, 0, 0])).to.deep.equal([0, 0, 500])
     })
 
-    it('holds at most perSecond starts in any one-second window, not only aligned ones', () => {
-      for (const perSecond of [1, 2, 5, 17, 100]) {
-        const random = seededRandom(perSecond)
-        const limiter = new RateLimiter(perSecond)
-        // Bursts and gaps: arrivals in nondecreasing order, as a sender's clock gives them.
-        const arrivals: number[] = []
-        let now = 0
-        for (let i = 0; i < 2000; i++) {
-          now += random() < 0.8 ? 0 : random() * 700
-          arrivals.push(now)
+    it('holds at most perSecond + burst starts in any one-second window, timers late or not', () => {
+      for (const [perSecond, burst] of [[1, 1], [2, 2], [5, 1], [17, 4], [20, 1], [100, 10], [500, 1], [500, 50]] as const) {
+        const random = seededRandom(perSecond * 31 + burst)
+        for (const late of [() => 0, () => random() * 30]) {
+          const arrivals = burstyArrivals(perSecond + burst, 3000)
+          const starts = startsFor(new RateLimiter(perSecond, burst), arrivals, late)
+          for (let i = 0; i < starts.length; i++) expect(starts[i], 'never before its arrival').to.be.at.least(arrivals[i] as number)
+          expect(busiestSecond(starts), `${perSecond}/s burst ${burst}`).to.be.at.most(perSecond + burst)
         }
-        const starts = startsFor(limiter, arrivals)
-        for (let i = 0; i < starts.length; i++) {
-          expect(starts[i], 'never before its arrival').to.be.at.least(arrivals[i] as number)
-          if (i > 0) expect(starts[i], 'starts keep their order').to.be.at.least(starts[i - 1] as number)
-          if (i >= perSecond) expect((starts[i] as number) - (starts[i - perSecond] as number)).to.be.at.least(1000)
-        }
-        expect(busiestSecond(starts), `perSecond ${perSecond}`).to.be.at.most(perSecond)
       }
     })
 
     it('uses the full budget: a steady stream starts perSecond times a second', () => {
-      const limiter = new RateLimiter(10)
-      const starts = startsFor(limiter, Array.from({ length: 100 }, () => 0))
-      expect(starts[99]).to.equal(9000)
+      const starts = startsFor(new RateLimiter(10), Array.from({ length: 100 }, () => 0))
+      expect(starts[99]).to.equal(9900)
       expect(busiestSecond(starts)).to.equal(10)
     })
 
     it('defaults nowMs to the monotonic clock', () => {
       const limiter = new RateLimiter(1)
-      expect(limiter.reserve()).to.equal(0)
-      const wait = limiter.reserve()
-      expect(wait).to.be.above(900).and.at.most(1000)
-    })
-  })
-
-  describe('release()', () => {
-    it('gives back the last reservations, which were still waiting', () => {
-      const limiter = new RateLimiter(2)
-      expect(startsFor(limiter, [0, 0, 0, 0, 0])).to.deep.equal([0, 0, 1000, 1000, 2000])
-      limiter.release(3)
-      // As if only the first two had been reserved: the next start may go at 1000.
-      expect(startsFor(limiter, [100, 1200, 1200])).to.deep.equal([1000, 1200, 2000])
-    })
-
-    it('leaves the limiter exactly as if the released reservations had never been made', () => {
-      for (const perSecond of [1, 3, 10]) {
-        const random = seededRandom(perSecond + 100)
-        const released = new RateLimiter(perSecond)
-        const fresh = new RateLimiter(perSecond)
-        let now = 0
-        for (let round = 0; round < 50; round++) {
-          // A burst: some reservations start at once, the rest wait and are taken back.
-          const burst = 1 + Math.floor(random() * 3 * perSecond)
-          const waits = Array.from({ length: burst }, () => released.reserve(now))
-          const kept = waits.filter((wait) => wait === 0).length
-          released.release(burst - kept)
-          for (let i = 0; i < kept; i++) expect(fresh.reserve(now)).to.equal(0)
-          now += random() * 1500
-        }
-        expect(startsFor(released, [now, now, now, now])).to.deep.equal(startsFor(fresh, [now, now, now, now]))
-      }
+      expect(limiter.tryStart()).to.equal(0)
+      expect(limiter.tryStart()).to.be.above(900).and.at.most(1000)
     })
   })
 })

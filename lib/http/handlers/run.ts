@@ -1,9 +1,14 @@
-/** POST /run: spool and register the upload, answer 202 with the job's id and status URL. */
+/**
+ * POST /run: spool and register the upload, answer 202 with the job's id and status URL;
+ * with ?dry_run=true, validate it and probe the target, answer 200 with the report.
+ */
 import type { Middleware, ParameterizedContext } from 'koa'
 import type { HttpDeps as Deps } from '../http-deps.js'
 import type { AppState } from '../app-state.js'
-import { acceptUpload, type AcceptedJob } from '../../upload/accept-upload.js'
+import { acceptUpload, checkLineOne, type AcceptedJob } from '../../upload/accept-upload.js'
+import { dryRunUpload, type DryRunReport } from '../../upload/dry-run.js'
 import { callbackTarget, type JobSpec } from '../../domain/job-spec.js'
+import { parseRunQuery } from '../run-query.js'
 
 export function runHandler (deps: Deps): Middleware<AppState> {
   const acceptDeps = {
@@ -22,6 +27,18 @@ export function runHandler (deps: Deps): Middleware<AppState> {
     onUploadBytes: (bytes: number, isAccepted: boolean) => deps.metrics.recordUpload(bytes, isAccepted)
   }
   return async function run (ctx) {
+    const { isDryRun } = parseRunQuery(ctx.querystring)
+    if (isDryRun) {
+      const report = await dryRunUpload({ body: ctx.req, headers: ctx.req.headers }, {
+        upload: deps.config.upload,
+        delivery: deps.config.delivery,
+        policy: deps.targetPolicy,
+        onSpec: async (spec) => await checkLineOne(spec, ctx.state.owner, acceptDeps),
+        isAcceptingUploads: acceptDeps.isAcceptingUploads
+      })
+      respondDryRun(ctx, report)
+      return
+    }
     const job = await acceptUpload({ body: ctx.req, headers: ctx.req.headers, owner: ctx.state.owner }, acceptDeps)
     respondAccepted(ctx, job)
   }
@@ -42,5 +59,18 @@ export function respondAccepted (ctx: ParameterizedContext<AppState>, job: Accep
     records: job.records,
     status_url: statusUrl,
     ...extra
+  }
+}
+
+/** 200 with the dry run's report (DESIGN §8): nothing was spooled, registered or sent. */
+function respondDryRun (ctx: ParameterizedContext<AppState>, report: DryRunReport): void {
+  const { target } = report
+  ctx.state.log.info({ records: report.records, reachable: target.reachable, probeError: target.error }, 'dry run checked')
+  ctx.status = 200
+  ctx.body = {
+    dry_run: true,
+    primarykey: report.primaryKey,
+    records: report.records,
+    target: { url: target.url, addresses: target.addresses, reachable: target.reachable, connect_ms: target.connectMs, error: target.error }
   }
 }

@@ -102,19 +102,25 @@ export const schemas = {
   DryRun: {
     type: 'object',
     required: ['dry_run', 'primarykey', 'records', 'target'],
+    additionalProperties: false,
     properties: {
       dry_run: { const: true },
       primarykey: { type: 'string' },
-      records: { type: 'integer', minimum: 1 },
+      records: { type: 'integer', minimum: 1, description: 'Records the upload holds (blank lines not counted)' },
       target: {
         type: 'object',
-        required: ['url', 'addresses', 'reachable'],
+        required: ['url', 'addresses', 'reachable', 'connect_ms', 'error'],
+        additionalProperties: false,
         properties: {
-          url: { type: 'string' },
-          addresses: { type: 'array', items: { type: 'string' } },
-          reachable: { type: 'boolean' },
-          connect_ms: nullableNumber,
-          error: nullableString
+          url: { type: 'string', description: 'protocol://host:port of the target' },
+          addresses: { type: 'array', items: { type: 'string' }, description: 'What the host resolved to' },
+          reachable: { type: 'boolean', description: 'One connection (and TLS handshake for https) succeeded' },
+          connect_ms: { ...nullableNumber, description: 'Time to a usable connection; null when unreachable' },
+          error: {
+            type: ['string', 'null'],
+            enum: ['dns_error', 'target_forbidden', 'connect_error', 'timeout', 'tls_error', null],
+            description: 'Why the target is unreachable; null when reachable'
+          }
         }
       }
     }
