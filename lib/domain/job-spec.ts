@@ -3,13 +3,11 @@
  * reports every problem at once, so a user fixes the line in one go.
  */
 import { isIP } from 'node:net'
+import { parseMetadata, type MetadataHeader } from './metadata-headers.js'
 
 export type HttpMethod = 'POST' | 'PUT' | 'PATCH'
 
-export interface MetadataHeader {
-  readonly key: string
-  readonly value: string
-}
+export type { MetadataHeader }
 
 export interface JobSpec {
   readonly primaryKey: string
@@ -44,9 +42,6 @@ const KNOWN_FIELDS = new Set([
   'concurrency', 'rate_limit', 'rate_burst', 'timeout_ms', 'max_attempts', 'callback_url'
 ])
 const PRIMARY_KEY = /^[A-Za-z0-9._:-]{1,200}$/
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** Header values Chronos can send (RFC 9110 field-content, as undici checks it). */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 const DNS_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/
 /**
  * DESIGN §1: printable ASCII without space, no fragment. undici would send other characters
@@ -55,17 +50,8 @@ const DNS_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/
  */
 const PATH = /^\/[\x21\x22\x24-\x7e]*$/
 const MAX_PATH_LENGTH = 8192
-const MAX_METADATA_ENTRIES = 64
-const MAX_METADATA_BYTES = 16 * 1024
 const MAX_TIMEOUT_MS = 600_000
 const MAX_RATE_LIMIT = 100_000
-
-/** Headers a user may not set: framing, hop-by-hop, and the ones Chronos sets itself (§2). */
-const REFUSED_HEADERS = new Set([
-  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade',
-  'expect', 'te', 'trailer',
-  'content-type', 'user-agent', 'idempotency-key', 'x-chronos-job-id', 'x-chronos-record-id'
-])
 
 export function parseJobSpec (value: unknown, limits: JobSpecLimits): JobSpecResult {
   const problems: string[] = []
@@ -212,35 +198,6 @@ function optionalInteger (
     return fallback
   }
   return parsed
-}
-
-function parseMetadata (value: unknown, problems: string[]): MetadataHeader[] {
-  if (value === undefined || value === null) return []
-  if (!Array.isArray(value)) {
-    problems.push('"metadata" must be an array of {"key", "value"} strings')
-    return []
-  }
-  if (value.length > MAX_METADATA_ENTRIES) problems.push(`"metadata" may hold at most ${MAX_METADATA_ENTRIES} entries`)
-  const seen = new Set<string>()
-  const headers: MetadataHeader[] = []
-  let bytes = 0
-  value.forEach((entry: unknown, i) => {
-    const { key, value } = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>
-    if (typeof key !== 'string' || typeof value !== 'string') {
-      problems.push(`metadata[${i}] must be {"key": string, "value": string}`)
-      return
-    }
-    const name = key.toLowerCase()
-    if (!HEADER_NAME.test(key)) problems.push(`metadata[${i}].key is not a valid HTTP header name`)
-    else if (REFUSED_HEADERS.has(name) || name.startsWith('proxy-')) problems.push(`metadata[${i}].key "${key}" is a header Chronos does not let you set`)
-    else if (seen.has(name)) problems.push(`metadata[${i}].key "${key}" is repeated`)
-    if (!HEADER_VALUE.test(value)) problems.push(`metadata[${i}].value may hold only visible characters, space and tab (no CR, LF, NUL or other controls)`)
-    seen.add(name)
-    bytes += key.length + value.length
-    headers.push({ key, value })
-  })
-  if (bytes > MAX_METADATA_BYTES) problems.push(`"metadata" may hold at most ${MAX_METADATA_BYTES} bytes of names and values`)
-  return headers
 }
 
 function parseCallbackUrl (value: unknown, problems: string[]): string | null {
