@@ -112,6 +112,8 @@ export function parseJobSpec (value: unknown, limits: JobSpecLimits): JobSpecRes
 
 /** The spec as line 1 of a spool file and as stored in Redis: the wire names, resolved. */
 export function specToWire (spec: JobSpec): Record<string, unknown> {
+  // rate_burst only when set: spool line 1 stays as it was for jobs without it.
+  const burst = spec.rateBurst === null ? {} : { rate_burst: spec.rateBurst }
   return {
     primarykey: spec.primaryKey,
     protocol: spec.protocol,
@@ -122,7 +124,7 @@ export function specToWire (spec: JobSpec): Record<string, unknown> {
     method: spec.method,
     concurrency: spec.concurrency,
     rate_limit: spec.rateLimit,
-    rate_burst: spec.rateBurst,
+    ...burst,
     timeout_ms: spec.timeoutMs,
     max_attempts: spec.maxAttempts,
     callback_url: spec.callbackUrl

@@ -30,6 +30,9 @@ export async function claimPrimaryKey (redis: Redis, keys: Keys, job: { owner: s
     if (await redis.set(liveKey, job.jobId, 'NX') !== null) return
     const holder = await redis.get(liveKey)
     if (holder === null) continue // released in between: claim it afresh
+    // Already ours: a job registered again from its receipt after Redis lost its own keys
+    // but kept this pointer (eviction, a failed-over shard).
+    if (holder === job.jobId) return
     if (await isLive(redis, keys, holder)) throw new JobConflictError(`a job with primarykey "${job.primaryKey}" is still live`, holder)
     if (await redis.eval(TAKE_OVER_LIVE, 1, liveKey, holder, job.jobId) === 1) return
   }

@@ -565,7 +565,7 @@ describe('specToWire()', () => {
     expect(JSON.stringify(wire)).to.equal(
       '{"primarykey":"batch-001","protocol":"https","host":"api.example.com","port":443,"path":"/webhooks/process",' +
       '"metadata":[{"key":"tenant_id","value":"tenant-123"},{"key":"env","value":"production"}],' +
-      '"method":"POST","concurrency":4,"rate_limit":null,"rate_burst":null,"timeout_ms":30000,"max_attempts":3,"callback_url":null}')
+      '"method":"POST","concurrency":4,"rate_limit":null,"timeout_ms":30000,"max_attempts":3,"callback_url":null}')
   })
 
   const roundTrips: Array<[string, Record<string, unknown>]> = [
