@@ -17,7 +17,8 @@ run: build
 	scripts/ensure-redis.sh
 	npm start
 
-# lint → typecheck → circular imports → layers point down (docs/architecture.md) → mocha.
+# lint → typecheck → circular imports → layers point down (docs/architecture.md) → mocha under
+# c8: coverage of lib/ to stdout and coverage/, failing below the floor in package.json "c8".
 test: install
 	npm run lint
 	npm run typecheck

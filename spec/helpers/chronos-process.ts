@@ -161,6 +161,10 @@ async function launch (options: ResolvedChronosProcessOptions, port: number): Pr
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    // Under c8 (`npm test`), the child writes its V8 coverage beside the mocha process's, so
+    // what only a real process runs (main.ts, signals, shutdown) counts too. A SIGKILLed
+    // child writes none.
+    ...(process.env.NODE_V8_COVERAGE === undefined ? {} : { NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE }),
     NODE_ENV: 'test',
     PORT: String(port),
     HOST: '127.0.0.1',
