@@ -18,7 +18,8 @@ run: build
 	scripts/ensure-redis.sh
 	@if [ -t 1 ]; then npm start | npx pino-pretty; else npm start; fi
 
-# lint → typecheck → circular imports → layers point down (docs/architecture.md) → mocha.
+# lint → typecheck → circular imports → layers point down (docs/architecture.md) → mocha under
+# c8: coverage of lib/ to stdout and coverage/, failing below the floor in package.json "c8".
 test: install
 	npm run lint
 	npm run typecheck

@@ -2,6 +2,7 @@ import { expect } from 'chai'
 import { startChronos, type Chronos } from '../helpers/chronos.js'
 import { startTarget, type Target } from '../helpers/target.js'
 import { buildUpload, makeRecords } from '../helpers/ndjson.js'
+import { eventually } from '../helpers/ledger.js'
 
 describe('POST /jobs/:id/retry-failed', function () {
   let chronos: Chronos
@@ -24,7 +25,8 @@ describe('POST /jobs/:id/retry-failed', function () {
     const { json } = await chronos.upload(buildUpload(target.port, makeRecords(10)))
     const parent = await chronos.waitForState(json.job_id)
     expect(parent).to.include({ succeeded: 5, failed: 5 })
-    expect(await chronos.spoolFiles()).to.deep.equal([`${json.job_id as string}.failed.ndjson`])
+    // The state is written before the spool file and receipt go: wait for them.
+    await eventually(async () => expect(await chronos.spoolFiles()).to.deep.equal([`${json.job_id as string}.failed.ndjson`]))
 
     isHealed = true
     const before = target.requests.length

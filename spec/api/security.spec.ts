@@ -9,6 +9,7 @@ import { expect } from 'chai'
 import { expectError, expectNothingAdded, expectNothingLeft, results, startChronos, type Chronos, type HttpAnswer } from '../helpers/chronos.js'
 import { startTarget, type Target } from '../helpers/target.js'
 import { buildUpload, makeRecords, specLine, uniquePrimaryKey, type SpecFields } from '../helpers/ndjson.js'
+import { eventually } from '../helpers/ledger.js'
 import type { LookupFunction } from '../../lib/delivery/guarded-connector.js'
 
 const KEY_ONE = 'key-one'
@@ -318,6 +319,10 @@ describe('security', function () {
       const status = await (chronos as Chronos).waitForState(answer.json.job_id)
       expect(status, `${host}: ${JSON.stringify(status)}`).to.include({ state: 'completed', count: 2, succeeded: 2 })
       expect(target.requests.length - before).to.equal(2)
+      // The state is written before the job's spool file and receipt go: a spec that counts
+      // spool files next (expectRefused) must not see them going.
+      const jobId = answer.json.job_id as string
+      await eventually(async () => expect((await (chronos as Chronos).spoolFiles()).filter((name) => name.startsWith(jobId))).to.deep.equal([]))
     }
 
     describe('with CHRONOS_ALLOWED_TARGETS="127.0.0.1"', function () {

@@ -133,6 +133,11 @@ async function launch (options: ResolvedChronosProcessOptions, port: number): Pr
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    // No coverage from children under c8 (`npm test`; node passes NODE_V8_COVERAGE on unless
+    // it is set, and '' turns it off): tsx compiles lib/ to ESM here but to CommonJS in the
+    // mocha process, and c8 merges coverage by file URL assuming one text per file, so a
+    // child's counts scrambled the mocha process's (runner lines reported unrun).
+    NODE_V8_COVERAGE: '',
     NODE_ENV: 'test',
     PORT: String(port),
     HOST: '127.0.0.1',
