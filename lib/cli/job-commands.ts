@@ -4,6 +4,7 @@
  * API's error (DESIGN §9).
  */
 import { createWriteStream } from 'node:fs'
+import { unlink } from 'node:fs/promises'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ApiClient } from './api-client.js'
@@ -47,7 +48,23 @@ export async function jobs (client: ApiClient, options: JobsOptions): Promise<nu
   return EXIT.ok
 }
 
+/**
+ * Result lines (id, ok, status, error) to stdout or --out; with both --failed and --out, the
+ * re-submittable file instead: line 1 the job's config, then the failed records as uploaded,
+ * streamed to disk, ready to fix and `chronos submit` again.
+ */
 export async function results (client: ApiClient, job: string, options: { failed?: boolean, out?: string }): Promise<number> {
+  if (options.failed === true && options.out !== undefined) {
+    const answer = await client.call(`${jobPath(job)}/failed-records`)
+    const out = options.out
+    // A cut-off download must not be left behind looking like a whole upload.
+    await pipeline(answer.body, createWriteStream(out)).catch(async (err: unknown) => {
+      await unlink(out).catch(() => {})
+      throw err
+    })
+    process.stderr.write(`failed records written to ${options.out}; fix them, then: chronos submit ${options.out}\n`)
+    return EXIT.ok
+  }
   const answer = await client.call(`${jobPath(job)}/results${options.failed === true ? '?outcome=failed' : ''}`)
   const sink = options.out === undefined ? stdoutSink() : createWriteStream(options.out)
   await pipeline(answer.body, sink)

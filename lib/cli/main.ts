@@ -52,7 +52,8 @@ export function createProgram (): Command {
     .action(async (job: string, _options: unknown, command: Command) =>
       await run(command, async (client, config) => await followJob(client, job, config.isTty)))
   program.command('results').argument('<job>').description('per-record results as NDJSON')
-    .option('--failed', 'only the failed records').option('-o, --out <file>', 'write to a file instead of stdout')
+    .option('--failed', 'only the failed records')
+    .option('-o, --out <file>', 'write to a file instead of stdout; with --failed, the failed records themselves as an upload to fix and submit again')
     .action(async (job: string, options: { failed?: boolean, out?: string }, command: Command) =>
       await run(command, async (client) => await results(client, job, options)))
   for (const action of ['cancel', 'pause', 'resume'] as Action[]) {

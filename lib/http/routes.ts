@@ -10,6 +10,7 @@ import { cancelHandler, pauseHandler, resumeHandler } from './handlers/job-actio
 import { resultsHandler } from './handlers/job-results.js'
 import { eventsHandler } from './handlers/job-events.js'
 import { retryFailedHandler } from './handlers/retry-failed.js'
+import { failedRecordsHandler } from './handlers/failed-records.js'
 import { metricsHandler } from './handlers/metrics.js'
 import { healthHandler, readyHandler } from './handlers/health.js'
 import { openapiHandler } from './handlers/openapi.js'
@@ -27,6 +28,7 @@ export function createRouter (deps: Deps): Router<AppState> {
   router.post('/jobs/:id/resume', resumeHandler(deps))
   router.get('/jobs/:id/results', resultsHandler(deps))
   router.get('/jobs/:id/events', eventsHandler(deps))
+  router.get('/jobs/:id/failed-records', failedRecordsHandler(deps))
   router.post('/jobs/:id/retry-failed', retryFailedHandler(deps))
   router.get('/healthz', healthHandler())
   router.get('/readyz', readyHandler(deps))

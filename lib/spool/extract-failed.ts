@@ -2,7 +2,7 @@
  * At the end of a job with failures: copies the failed records out of its spool file into
  * `<jobId>.failed.ndjson`, itself a complete spool (line 1 the JobSpec, then the failed
  * records), so POST /jobs/:id/retry-failed can start a new job from it without the original
- * upload. It lives until the job's results expire (swept by sweepExpiredFailedFiles).
+ * upload, and GET /jobs/:id/failed-records can hand it back as an upload to fix. It lives until the job's results expire (swept by sweepExpiredFailedFiles).
  *
  *   spool file → line batcher → keep line 1 and lines whose failed bit is set → spool writer
  */

@@ -69,7 +69,7 @@ describe('GET /openapi.json', function () {
       ['GET', `/status?key=${id}`, 200], ['GET', '/status', 400], ['GET', '/status?key=nope', 404],
       ['GET', '/info', 200], ['GET', '/jobs?limit=5', 200], ['GET', '/jobs?state=bogus', 400],
       ['GET', `/jobs/${id}`, 200], ['GET', `/jobs/${id}/results`, 200], ['GET', `/jobs/${id}/results?outcome=x`, 400],
-      ['GET', `/jobs/${id}/events`, 200], ['POST', `/jobs/${id}/pause`, 409], ['POST', `/jobs/${id}/resume`, 409],
+      ['GET', `/jobs/${id}/events`, 200], ['GET', `/jobs/${id}/failed-records`, 200], ['POST', `/jobs/${id}/pause`, 409], ['POST', `/jobs/${id}/resume`, 409],
       ['DELETE', `/jobs/${id}`, 409], ['POST', `/jobs/${id}/retry-failed`, 202], ['GET', '/healthz', 200],
       ['GET', '/readyz', 200], ['GET', '/metrics', 200], ['GET', '/openapi.json', 200], ['GET', '/ui/', 200],
       ['GET', '/ui/nothing.js', 404], ['GET', '/nowhere', 404], ['DELETE', '/run', 405]

@@ -101,18 +101,35 @@ describe('chronos CLI', function () {
       expect(run.stdout).to.match(/completed: 30\/30 records, 30 succeeded, 0 failed/)
     })
 
-    it('exits 2 when the job completed with failed records, and results --failed --out writes them', async function () {
+    it('exits 2 when the job completed with failed records; results --failed --out writes an upload to submit again', async function () {
       const file = await upload('f.ndjson', 5, { max_attempts: 1 }, (req) => req.recordId === '2' || req.recordId === '4' ? { status: 422 } : undefined)
       const run = await runCli(chronos.url, ['submit', '-f', file])
       expect(run.code, run.stderr).to.equal(2)
       expect(run.stdout).to.match(/2 failed/).and.match(/422: 2/)
       const jobId = JOB_ID.exec(run.stdout)?.[0] as string
-      const out = join(dir, 'failed.ndjson')
-      const results = await runCli(chronos.url, ['results', jobId, '--failed', '--out', out])
+      const results = await runCli(chronos.url, ['results', jobId, '--failed'])
       expect(results.code, results.stderr).to.equal(0)
-      const lines = (await readFile(out, 'utf8')).trim().split('\n').map((line) => JSON.parse(line))
+      const lines = results.stdout.trim().split('\n').map((line) => JSON.parse(line))
       expect(lines.map((line) => line.id).sort()).to.deep.equal([2, 4])
       expect(lines.every((line) => line.ok === false && line.status === 422)).to.equal(true)
+
+      // With --out: line 1 the job's config, then the failed records exactly as uploaded.
+      const out = join(dir, 'failed.ndjson')
+      const written = await runCli(chronos.url, ['results', jobId, '--failed', '--out', out])
+      expect(written.code, written.stderr).to.equal(0)
+      expect(written.stderr).to.include(`chronos submit ${out}`)
+      const uploaded = (await readFile(file, 'utf8')).trim().split('\n')
+      const kept = (await readFile(out, 'utf8')).trim().split('\n')
+      expect(JSON.parse(kept[0] as string)).to.deep.include(JSON.parse(uploaded[0] as string))
+      expect(kept.slice(1)).to.deep.equal([uploaded[2], uploaded[4]])
+
+      // Submitted again as it is: accepted, and exactly the failed records are sent again.
+      const before = target.requests.length
+      const again = await runCli(chronos.url, ['submit', out])
+      expect(again.code, again.stderr).to.equal(0)
+      expect(again.stderr).to.match(/accepted 2 records/)
+      await chronos.waitForState(JOB_ID.exec(again.stdout)?.[0] as string)
+      expect(target.requests.slice(before).map((req) => req.recordId).sort()).to.deep.equal(['2', '4'])
     })
 
     it('exits 3 when the followed job is cancelled', async function () {

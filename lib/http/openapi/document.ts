@@ -133,6 +133,18 @@ export const openapiDocument = {
         responses: { 200: { description: 'An event stream; data is JSON (a status object, or {state, at})', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...jobErrors }
       }
     },
+    '/jobs/{id}/failed-records': {
+      get: {
+        summary: 'The failed records of a finished job as a valid upload: line 1 its config, then each failed record as uploaded',
+        parameters: [jobId],
+        responses: {
+          200: { description: 'NDJSON, streamed; fix it and POST it to /run', content: { 'application/x-ndjson': { schema: { type: 'string' } } } },
+          409: error('invalid_state: the job is not finished, or has no failed records'),
+          ...jobErrors,
+          404: error('not_found: no such job, one of another API key, or its failed records are no longer kept (expired)')
+        }
+      }
+    },
     '/jobs/{id}/retry-failed': {
       post: {
         summary: 'A new job that sends the failed records of a finished job again',
