@@ -258,14 +258,11 @@ describe('JobRunner', function () {
     expect(await readdir(rig.spoolDir)).to.deep.equal([])
   })
 
-  // FOUND, NOT FIXED (lib/ is out of this branch's scope; see the report for issue 16):
-  // when only the job's own keys are lost (evicted under an allkeys-* maxmemory policy, or one
-  // Cluster shard failing over) while the primarykey's `live` pointer survives, recoverJob()
-  // re-creates the job, JobStore.create() then finds the pointer naming this very job, now live
-  // again, and refuses it with JobConflictError: the job's keys are removed, the runner logs
-  // 'job runner failed', and the job never runs; its spool file and receipt stay on disk, and
-  // every later sweep fails the same way. A job should not conflict with itself.
-  it.skip('registers a job whose own keys were lost (its primarykey pointer kept) again from its receipt', async function () {
+  // When only the job's own keys are lost (evicted under an allkeys-* maxmemory policy, or one
+  // Cluster shard failing over) while the primarykey's `live` pointer survives, the job
+  // registered again from its receipt finds itself holding its primarykey: that is no
+  // conflict (store/primary-keys.ts).
+  it('registers a job whose own keys were lost (its primarykey pointer kept) again from its receipt', async function () {
     const server = await useTarget()
     const job = await addJob(server.port, 10)
     await rig.redis.del(...rig.keys.jobKeys(job.jobId))
