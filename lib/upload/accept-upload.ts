@@ -1,8 +1,10 @@
 /**
- * POST /run's work: request → [gunzip] → line validator → spool writer, joined with
+ * POST /run's work: request → [gunzip] → intake → spool writer, joined with
  * pipeline() so one failure or a client abort tears down every stage. Only when the spool
  * file is fsynced is the job registered in Redis; any failure on the way removes the spool
  * file and every key, so a rejected upload leaves nothing behind and sends nothing.
+ * The intake is the line validator for NDJSON (DESIGN §1) or json-intake.ts's stages for a
+ * JSON document (DESIGN §10), picked by media type; both write the same spool format.
  */
 import type { IncomingMessage } from 'node:http'
 import { createGunzip } from 'node:zlib'
@@ -17,6 +19,7 @@ import type { Logger } from '../logger.js'
 import { withStore, type Redis } from '../store/redis.js'
 import { checkMediaType } from './media-type.js'
 import { createLineValidator } from './line-validator.js'
+import { createJsonIntake, type IntakeOptions, type UploadIntake } from './json-intake.js'
 import { createSpoolWriter } from '../spool/spool-writer.js'
 import { registerJob } from '../runner/register-job.js'
 
@@ -54,7 +57,7 @@ export interface UploadRequest {
 
 export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDeps): Promise<AcceptedJob> {
   if (!deps.isAcceptingUploads()) throw new ShuttingDownError('Chronos is shutting down and takes no new uploads')
-  const { isGzip } = checkMediaType(request.headers['content-type'], request.headers['content-encoding'])
+  const { format, isGzip } = checkMediaType(request.headers['content-type'], request.headers['content-encoding'])
   const declaredBytes = Number(request.headers['content-length'])
   if (!isGzip && declaredBytes > deps.upload.maxUploadBytes) {
     throw new PayloadTooLargeError(`the upload is larger than ${deps.upload.maxUploadBytes} bytes`)
@@ -63,7 +66,8 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
   await withStore(deps.redis, async () => await deps.redis.ping())
 
   const jobId = newJobId()
-  const validator = createLineValidator({
+  const spool = createSpoolWriter(deps.upload.spoolDir, jobId)
+  const intakeOptions: IntakeOptions = {
     maxLineBytes: deps.upload.maxLineBytes,
     maxUploadBytes: deps.upload.maxUploadBytes,
     specLimits: specLimits(deps.delivery),
@@ -71,15 +75,17 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
       await deps.checkTarget(spec)
       const holder = await withStore(deps.redis, async () => await deps.jobStore.findLive(request.owner, spec.primaryKey))
       if (holder !== null) throw new JobConflictError(`a job with primarykey "${spec.primaryKey}" is still live`, holder)
-    }
-  })
-  const spool = createSpoolWriter(deps.upload.spoolDir, jobId)
+    },
+    onHead: (head) => spool.setHead(head)
+  }
+  const validator = format === 'json' ? createJsonIntake(intakeOptions) : ndjsonIntake(intakeOptions)
   try {
-    if (isGzip) await pipeline(request.body, createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }), validator, spool)
-    else await pipeline(request.body, validator, spool)
-  } catch (err) {
+    const stages = isGzip ? [createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }), ...validator.stages] : validator.stages
+    await pipeline([request.body, ...stages, spool])
+  } catch (caught) {
     deps.onUploadBytes?.(validator.bytes, false)
     await spool.discard()
+    const err = validator.answerFor(caught)
     const code = errorCode(err)
     if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
       throw new InvalidRequestError('the body is not valid gzip', { cause: err })
@@ -107,6 +113,17 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
   deps.onUploadBytes?.(validator.bytes, true)
   deps.enqueue(jobId)
   return { jobId, primaryKey: spec.primaryKey, records: validator.records }
+}
+
+function ndjsonIntake (options: IntakeOptions): UploadIntake {
+  const validator = createLineValidator(options)
+  return {
+    stages: [validator],
+    get bytes () { return validator.bytes },
+    get spec () { return validator.spec },
+    get records () { return validator.records },
+    answerFor: (err) => err
+  }
 }
 
 export function specLimits (delivery: DeliveryConfig): JobSpecLimits {
