@@ -1,13 +1,14 @@
 /**
  * Transform: raw upload bytes in, spool bytes out. Splits on LF, checks every line as it
  * streams past, and writes the spool form: line 1 the resolved JobSpec, then one record per
- * line (CR, BOM and blank lines dropped), so the spool's line N+1 is record N.
- *
- * Line numbers in errors are physical lines of the decompressed body, from 1. Invalid
- * records are collected (up to MAX_DETAILS) and fail the upload at the end, or as soon as
- * the list is full; a bad config line, an over-long line or too many bytes fail at once.
- * Nothing is pushed once a problem is known: the spool is about to be thrown away anyway.
- * Runs of blank lines are skipped by blank-lines.ts at memory speed (issue 18 item 9).
+ * line (CR, BOM and blank lines dropped), so the spool's line N+1 is record N. Line numbers in
+ * errors are physical lines of the decompressed body, from 1. Invalid records are collected
+ * (up to MAX_DETAILS) and fail the upload at the end or once the list is full; a bad config
+ * line, an over-long line or too many bytes fail at once. Nothing is pushed once a problem is
+ * known. Blank runs are skipped by blank-lines.ts at memory speed (issue 18 item 9).
+ * Not split2 (issue 15; split2 reads the spool): it yields decoded strings (bad UTF-8 replaced
+ * before it can be refused) and would push each of 1 GiB of blank lines; nor faster: 1M 108-byte
+ * records, split2 + JSON.parse alone 79-100 MB/s, this validator with every check 85-111 MB/s.
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { isAscii, isUtf8 } from 'node:buffer'
