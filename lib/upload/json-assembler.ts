@@ -147,6 +147,8 @@ export class JsonAssembler {
     }
     if (token.name === 'startKey') this.#key = ''
     else if (token.name === 'stringChunk') this.#key += token.value as string
+    // Only two names are known: a longer one is refused before it can grow.
+    if (this.#key.length > 64) return shapeError(`unknown member ${JSON.stringify(this.#key.slice(0, 64))}…: the document has only "config" and "records"`)
     if (token.name !== 'endKey') return null
     if (this.#key === 'config') {
       if (this.#hasConfigMember) return new InvalidConfigError('the document has two "config" members', { details: [{ reason: 'field "config" is repeated' }] })

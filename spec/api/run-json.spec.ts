@@ -146,6 +146,7 @@ describe('POST /run with a JSON document', function () {
       ['a document cut inside a string', 'invalid_request', (t) => documentText(configFor(t), makeRecords(3)).slice(0, -10)],
       ['malformed JSON', 'invalid_request', (t) => documentText(configFor(t), makeRecords(3)).replace('},{', '} {')],
       ['an unknown top-level member', 'invalid_request', (t) => `{"config":${JSON.stringify(configFor(t))},"extra":1,"records":[]}`],
+      ['a long unknown member name', 'invalid_request', () => `{"${'k'.repeat(1_000_000)}":1}`],
       ['two records members', 'invalid_request', (t) => `{"config":${JSON.stringify(configFor(t))},"records":[{"id":1,"payload":"a"}],"records":[]}`],
       ['deep nesting in the document', 'invalid_request', () => `{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`],
       ['deep nesting in a record member', 'invalid_record', (t) => `{"config":${JSON.stringify(configFor(t))},"records":[{"id":1,"payload":${'['.repeat(100_000)}${']'.repeat(100_000)}}]}`],
