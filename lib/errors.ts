@@ -4,21 +4,38 @@
  * error slipped past error-response.ts). Code branches on `err.code`, never on messages.
  */
 
+/** A problem with one physical line of an NDJSON upload (1-based). */
 export interface LineProblem {
   line: number
   reason: string
 }
 
+/** A problem with one element of a JSON upload's `records` (0-based, DESIGN §10). */
+export interface RecordProblem {
+  record: number
+  reason: string
+}
+
+/**
+ * One entry of an error's `details`: a line (NDJSON), a record (JSON), or neither (a JSON
+ * upload's config: the document has only one).
+ */
+export interface UploadProblem {
+  line?: number
+  record?: number
+  reason: string
+}
+
 export interface ErrorOptions {
   cause?: unknown
-  details?: readonly LineProblem[]
+  details?: readonly UploadProblem[]
 }
 
 export abstract class ChronosError extends Error {
   abstract readonly code: string
   abstract readonly status: number
   readonly expose: boolean = true
-  readonly details: readonly LineProblem[] | undefined
+  readonly details: readonly UploadProblem[] | undefined
 
   constructor (message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })

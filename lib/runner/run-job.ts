@@ -1,8 +1,8 @@
 /**
  * One job's processing pipeline, DESIGN §6:
- *   spool file → line batcher → record batcher → sender (N in flight, unordered) → status sink
- * Records travel between stages in arrays (a file chunk's worth of lines; the outcomes of
- * one event-loop turn), not one stream chunk each: see line-batcher.ts for why.
+ *   spool file → split2 → line batcher → record batcher → sender (N in flight, unordered) → status sink
+ * After split2, records travel between stages in arrays (the lines of one event-loop turn;
+ * the outcomes of one turn), not one stream chunk each: see line-batcher.ts for why.
  * joined here and only here with pipeline() and an AbortSignal, so one failure or an abort
  * tears every stage down.
  *
@@ -68,7 +68,7 @@ export class JobRun {
     const { jobId, spec, outcomeStore, log } = this.#options
     const pool = createJobPool(spec, this.#options.createConnector(spec))
     const sendAttempt = createAttemptSender(spec, jobId, pool)
-    const { file, lines } = openSpoolLines(this.#options.spoolPath, this.#options.maxLineBytes)
+    const { file, split, lines } = openSpoolLines(this.#options.spoolPath, this.#options.maxLineBytes)
     const batcherOptions: RecordBatcherOptions = this.#options.isResume
       ? { readDoneBits: async (first, bytes) => await outcomeStore.readDoneBits(jobId, first, bytes) }
       : {}
@@ -93,7 +93,7 @@ export class JobRun {
     })
     if (this.#isPaused) sender.pauseSending()
     try {
-      await pipeline(file, lines, records, sender, sink, { signal: this.#abort.signal })
+      await pipeline(file, split, lines, records, sender, sink, { signal: this.#abort.signal })
       if (records.skipped > 0) log.info({ jobId, skipped: records.skipped }, 'resumed job skipped recorded outcomes')
       return this.#isCancelled ? 'cancelled' : 'completed'
     } catch (err) {

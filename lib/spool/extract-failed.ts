@@ -4,7 +4,7 @@
  * records), so POST /jobs/:id/retry-failed can start a new job from it without the original
  * upload, and GET /jobs/:id/failed-records can hand it back as an upload to fix. It lives until the job's results expire (swept by sweepExpiredFailedFiles).
  *
- *   spool file → line batcher → keep line 1 and lines whose failed bit is set → spool writer
+ *   spool file → split2 → line batcher → keep line 1 and lines whose failed bit is set → spool writer
  */
 import { pipeline } from 'node:stream/promises'
 import { Transform, type TransformCallback } from 'node:stream'
@@ -23,7 +23,7 @@ export function failedFilePath (spoolDir: string, jobId: string): string {
 export async function extractFailed (
   spoolPath: string, spoolDir: string, jobId: string, maxLineBytes: number, readFailedBits: BitsReader
 ): Promise<string> {
-  const { file, lines } = openSpoolLines(spoolPath, maxLineBytes)
+  const { file, split, lines } = openSpoolLines(spoolPath, maxLineBytes)
   const failed = new BitWindow(readFailedBits)
   let lineNumber = 0
   const keepFailed = new Transform({
@@ -46,7 +46,7 @@ export async function extractFailed (
   // Written under the `.failed` name through the spool writer: fsynced, renamed when whole.
   const writer = createSpoolWriter(spoolDir, `${jobId}.failed`)
   try {
-    await pipeline(file, lines, keepFailed, writer)
+    await pipeline(file, split, lines, keepFailed, writer)
   } catch (err) {
     await writer.discard()
     throw err

@@ -1,49 +1,65 @@
 /**
- * Transform: bytes of a spool file → arrays of its lines, one array per chunk read.
+ * Transform: lines (strings, from split2) in, arrays of lines out: every line gathered in
+ * one turn of the event loop, at most MAX_LINES an array. split2 sits where DESIGN §6
+ * draws it (spool file → split2 → record stage, issue 15); this stage keeps what the arrays
+ * bought: the later stages pay one push, buffered write and callback per ~2,000 lines, not
+ * per line, so few objects wait in stream buffers (docs/performance.md, "What bounds peak
+ * RSS"). Records are still parsed late, one by one as the sender starts them.
  *
- * Why not split2 here: split2 pushes every line through the stream machinery on its own,
- * and each later stage then pays a push, a buffered write and a callback per line; one
- * array per 256 KiB read moves ~2,000 lines per hop instead, so fewer objects wait in
- * stream buffers. A speed-up from it was not shown: the A/B was within the noise
- * (docs/performance.md, "Why the hot path looks the way it does"). Issue 15 puts split2 back where the contract draws it.
- *
- * A spool is our own normalised file: UTF-8, every line ends in "\n", no "\r" (see
- * line-validator.ts). Splitting on the byte 0x0A is safe in UTF-8 (it never occurs inside a
- * multi-byte character), so each chunk up to its last newline decodes as whole characters
- * and the tail waits for the next chunk. Like split2's maxLength, an unterminated tail
- * longer than `maxLineBytes` is a stream error: it can only mean a corrupt file.
+ * Backpressure: an array pushed at MAX_LINES goes out through the write callback (Transform
+ * holds it while the readable side is full); while a partial array waits for its turn to
+ * end, the write callback is held here once the readable side is full, released by _read.
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import { LineTooLongError } from '../errors.js'
 
-const NEWLINE = 0x0a
+/** Lines per array at most: about one 256 KiB spool read of ~130-byte records. */
+export const MAX_LINES = 2048
 
 export class LineBatcher extends Transform {
-  readonly #maxLineBytes: number
-  /** Bytes after the last newline seen: the start of a line that continues in the next chunk. */
-  #tail: Buffer = Buffer.alloc(0)
+  readonly #maxLines: number
+  #lines: string[] = []
+  #turnEnd: NodeJS.Immediate | null = null
+  #held: TransformCallback | null = null
 
-  constructor (maxLineBytes: number) {
+  constructor (maxLines = MAX_LINES) {
     // Two arrays buffered ahead (~4,000 lines) keep the sender fed without holding more.
-    super({ readableObjectMode: true, readableHighWaterMark: 2 })
-    this.#maxLineBytes = maxLineBytes
+    super({ objectMode: true, readableHighWaterMark: 2, writableHighWaterMark: 1024 })
+    this.#maxLines = maxLines
   }
 
-  override _transform (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const bytes = this.#tail.length === 0 ? chunk : Buffer.concat([this.#tail, chunk])
-    const end = bytes.lastIndexOf(NEWLINE)
-    this.#tail = end < 0 ? bytes : bytes.subarray(end + 1)
-    if (this.#tail.length > this.#maxLineBytes) {
-      return callback(new LineTooLongError(`a spool line is longer than ${this.#maxLineBytes} bytes`))
-    }
-    // Copy the tail off the chunk: a subarray would keep the whole chunk alive with it.
-    if (end >= 0 && this.#tail.length > 0) this.#tail = Buffer.from(this.#tail)
-    if (end < 0) return callback()
-    callback(null, bytes.toString('utf8', 0, end).split('\n'))
+  override _transform (line: string, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#lines.push(line)
+    if (this.#lines.length >= this.#maxLines) return callback(null, this.#take())
+    this.#turnEnd ??= setImmediate(() => {
+      this.#turnEnd = null
+      if (this.#lines.length > 0) this.push(this.#take())
+    })
+    if (this.readableLength >= this.readableHighWaterMark) this.#held = callback
+    else callback()
+  }
+
+  override _read (size: number): void {
+    const held = this.#held
+    this.#held = null
+    held?.()
+    super._read(size)
   }
 
   override _flush (callback: TransformCallback): void {
-    // A final line without its newline (a spool is never written so, but read it whole).
-    callback(null, this.#tail.length === 0 ? undefined : [this.#tail.toString('utf8')])
+    callback(null, this.#lines.length > 0 ? this.#take() : undefined)
+  }
+
+  override _destroy (err: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.#turnEnd !== null) clearImmediate(this.#turnEnd)
+    this.#turnEnd = null
+    callback(err)
+  }
+
+  #take (): string[] {
+    const lines = this.#lines
+    this.#lines = []
+    if (this.#turnEnd !== null) clearImmediate(this.#turnEnd)
+    this.#turnEnd = null
+    return lines
   }
 }

@@ -25,6 +25,7 @@ export class SpoolWriter extends Writable {
   readonly #partialPath: string
   #file: FileHandle | null = null
   #isCommitted = false
+  #head: Buffer | null = null
 
   constructor (spoolDir: string, jobId: string) {
     super({ highWaterMark: 1024 * 1024 })
@@ -46,6 +47,14 @@ export class SpoolWriter extends Writable {
     }
     await unlink(this.#partialPath).catch(() => {})
     await unlink(this.path).catch(() => {})
+  }
+
+  /**
+   * Bytes to write at offset 0 on commit, over a placeholder written earlier (a JSON upload
+   * whose config came after its records). Set before end().
+   */
+  setHead (head: Buffer): void {
+    this.#head = head
   }
 
   override _construct (callback: (err?: Error | null) => void): void {
@@ -91,6 +100,7 @@ export class SpoolWriter extends Writable {
   async #commit (): Promise<void> {
     const file = this.#file
     if (file === null) throw new Error('spool file is closed')
+    if (this.#head !== null) await file.write(this.#head, 0, this.#head.length, 0)
     await file.sync()
     await file.close()
     this.#file = null

@@ -1,8 +1,10 @@
 /**
- * POST /run's work: request → [gunzip] → line validator → spool writer, joined with
+ * POST /run's work: request → [gunzip] → intake → spool writer, joined with
  * pipeline() so one failure or a client abort tears down every stage. Only when the spool
  * file is fsynced is the job registered in Redis; any failure on the way removes the spool
  * file and every key, so a rejected upload leaves nothing behind and sends nothing.
+ * The intake is the line validator for NDJSON (DESIGN §1) or json-intake.ts's stages for a
+ * JSON document (DESIGN §10), picked by media type; both write the same spool format.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
@@ -13,8 +15,7 @@ import { specToWire, type JobSpec, type JobSpecLimits } from '../domain/job-spec
 import type { JobStore } from '../store/job-store.js'
 import type { Logger } from '../logger.js'
 import { withStore, type Redis } from '../store/redis.js'
-import { checkFraming, readUpload } from './read-upload.js'
-import { createLineValidator } from './line-validator.js'
+import { checkFraming, createIntake, readUpload } from './read-upload.js'
 import { createSpoolWriter } from '../spool/spool-writer.js'
 import { registerJob } from '../runner/register-job.js'
 
@@ -50,13 +51,15 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
   await withStore(deps.redis, async () => await deps.redis.ping())
 
   const jobId = newJobId()
-  const validator = createLineValidator({
+  const spool = createSpoolWriter(deps.upload.spoolDir, jobId)
+  const validator = createIntake(framing, {
     maxLineBytes: deps.upload.maxLineBytes,
     maxUploadBytes: deps.upload.maxUploadBytes,
     specLimits: specLimits(deps.delivery),
-    onSpec: async (spec) => await checkLineOne(spec, request.owner, deps)
+    onSpec: async (spec) => await checkLineOne(spec, request.owner, deps),
+    // JSON only: the config may come after the records; it is written over line 1 at the end.
+    onHead: (head) => spool.setHead(head)
   })
-  const spool = createSpoolWriter(deps.upload.spoolDir, jobId)
   try {
     await readUpload(request.body, framing, validator, spool)
   } catch (err) {

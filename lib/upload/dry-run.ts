@@ -13,8 +13,7 @@ import { ShuttingDownError } from '../errors.js'
 import type { JobSpec } from '../domain/job-spec.js'
 import { probeTarget, type ProbeResult } from '../delivery/target-probe.js'
 import type { TargetPolicy } from '../delivery/target-policy.js'
-import { createLineValidator } from './line-validator.js'
-import { checkFraming, readUpload } from './read-upload.js'
+import { checkFraming, createIntake, readUpload } from './read-upload.js'
 import { specLimits } from './accept-upload.js'
 
 /** The probe waits at most this long for a connection (or the job's timeout_ms, if shorter). */
@@ -40,7 +39,7 @@ export interface DryRunReport {
 export async function dryRunUpload (request: { body: Readable, headers: IncomingMessage['headers'] }, deps: DryRunDeps): Promise<DryRunReport> {
   if (!deps.isAcceptingUploads()) throw new ShuttingDownError('Chronos is shutting down and takes no new uploads')
   const framing = checkFraming(request.headers, deps.upload.maxUploadBytes)
-  const validator = createLineValidator({
+  const validator = createIntake(framing, {
     maxLineBytes: deps.upload.maxLineBytes,
     maxUploadBytes: deps.upload.maxUploadBytes,
     specLimits: specLimits(deps.delivery),

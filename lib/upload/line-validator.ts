@@ -4,6 +4,9 @@
  * line (CR, BOM and blank lines dropped), so the spool's line N+1 is record N. Line numbers
  * in errors are physical lines of the decompressed body, from 1 (line-problems.ts says when
  * the upload fails). Runs of blank lines are skipped at memory speed (blank-lines.ts).
+ * Not split2 (issue 15; split2 reads the spool): it yields decoded strings (bad UTF-8 replaced
+ * before it can be refused) and is no faster: 1M 108-byte records, split2 + JSON.parse alone
+ * 79-100 MB/s, this validator with every check 85-111 MB/s.
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { isAscii, isUtf8 } from 'node:buffer'

@@ -1,17 +1,26 @@
-/** Which uploads we read at all (DESIGN §1 framing): NDJSON media types, gzip or identity. */
+/**
+ * Which uploads we read at all: NDJSON media types (DESIGN §1) or application/json
+ * (DESIGN §10), charset utf-8 if any, gzip or identity.
+ */
 import { UnsupportedMediaTypeError } from '../errors.js'
 
 const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'])
+const JSON_TYPE = 'application/json'
 
 export interface UploadFraming {
+  /** 'ndjson': line 1 config, a record a line; 'json': one {config, records} document. */
+  readonly format: 'ndjson' | 'json'
   readonly isGzip: boolean
 }
 
 export function checkMediaType (contentType: string | undefined, contentEncoding: string | undefined): UploadFraming {
-  const [essence = '', ...parameters] = (contentType ?? '').split(';')
-  if (!NDJSON_TYPES.has(essence.trim().toLowerCase())) {
+  const [rawEssence = '', ...parameters] = (contentType ?? '').split(';')
+  const essence = rawEssence.trim().toLowerCase()
+  const format = essence === JSON_TYPE ? 'json' : NDJSON_TYPES.has(essence) ? 'ndjson' : null
+  if (format === null) {
     throw new UnsupportedMediaTypeError(
-      `Content-Type must be application/x-ndjson, application/jsonl or application/x-jsonlines, got ${JSON.stringify(contentType ?? '')}`)
+      'Content-Type must be application/x-ndjson, application/jsonl, application/x-jsonlines or application/json, ' +
+      `got ${JSON.stringify(contentType ?? '')}`)
   }
   for (const parameter of parameters) {
     const [name = '', value = ''] = parameter.split('=').map((part) => part.trim().toLowerCase())
@@ -20,7 +29,7 @@ export function checkMediaType (contentType: string | undefined, contentEncoding
     }
   }
   const encoding = (contentEncoding ?? '').trim().toLowerCase()
-  if (encoding === '' || encoding === 'identity') return { isGzip: false }
-  if (encoding === 'gzip' || encoding === 'x-gzip') return { isGzip: true }
+  if (encoding === '' || encoding === 'identity') return { format, isGzip: false }
+  if (encoding === 'gzip' || encoding === 'x-gzip') return { format, isGzip: true }
   throw new UnsupportedMediaTypeError(`Content-Encoding must be gzip or none, got ${JSON.stringify(contentEncoding)}`)
 }

@@ -1,7 +1,9 @@
 /**
  * The part of POST /run that a real upload and a dry run share, so both answer exactly
- * alike: the framing checks (media type, encoding, declared size) and the one pipeline
- * request → [gunzip] → line validator → sink, with a broken gzip body mapped to 400.
+ * alike: the framing checks (media type, encoding, declared size), the intake the media type
+ * picks (the line validator for NDJSON, json-intake.ts's stages for a JSON document; both
+ * write the same spool format), and the one pipeline request → [gunzip] → intake → sink,
+ * with a broken gzip body mapped to 400.
  */
 import type { IncomingMessage } from 'node:http'
 import { createGunzip } from 'node:zlib'
@@ -9,7 +11,8 @@ import { pipeline } from 'node:stream/promises'
 import type { Readable, Writable } from 'node:stream'
 import { InvalidRequestError, PayloadTooLargeError, errorCode } from '../errors.js'
 import { checkMediaType, type UploadFraming } from './media-type.js'
-import type { LineValidator } from './line-validator.js'
+import { createLineValidator } from './line-validator.js'
+import { createJsonIntake, type IntakeOptions, type UploadIntake } from './json-intake.js'
 
 /**
  * Inflated bytes per gunzip chunk. zlib's default, 16 KiB, made stream bookkeeping per chunk
@@ -28,12 +31,26 @@ export function checkFraming (headers: IncomingMessage['headers'], maxUploadByte
   return framing
 }
 
-/** Streams the body through the validator into `sink`; a body that is not gzip is 400. */
-export async function readUpload (body: Readable, framing: UploadFraming, validator: LineValidator, sink: Writable): Promise<void> {
+/** The intake for the upload's format. */
+export function createIntake (framing: UploadFraming, options: IntakeOptions): UploadIntake {
+  if (framing.format === 'json') return createJsonIntake(options)
+  const validator = createLineValidator(options)
+  return {
+    stages: [validator],
+    get bytes () { return validator.bytes },
+    get spec () { return validator.spec },
+    get records () { return validator.records },
+    answerFor: (err) => err
+  }
+}
+
+/** Streams the body through the intake into `sink`; a body that is not gzip is 400. */
+export async function readUpload (body: Readable, framing: UploadFraming, intake: UploadIntake, sink: Writable): Promise<void> {
   try {
-    if (framing.isGzip) await pipeline(body, createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }), validator, sink)
-    else await pipeline(body, validator, sink)
-  } catch (err) {
+    const stages = framing.isGzip ? [createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }), ...intake.stages] : intake.stages
+    await pipeline([body, ...stages, sink])
+  } catch (caught) {
+    const err = intake.answerFor(caught)
     const code = errorCode(err)
     if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
       throw new InvalidRequestError('the body is not valid gzip', { cause: err })

@@ -126,7 +126,7 @@ describe('POST /run', function () {
 
   describe('rejections', function () {
     it('answers 415 unsupported_media_type for another content type', async function () {
-      const answer = await chronos.upload(buildUpload(target.port, makeRecords(1)), { 'content-type': 'application/json' })
+      const answer = await chronos.upload(buildUpload(target.port, makeRecords(1)), { 'content-type': 'text/csv' })
       expect(answer.status).to.equal(415)
       expect(answer.json.error.code).to.equal('unsupported_media_type')
       await expectNothingLeft(chronos, target)

@@ -78,6 +78,29 @@ describe('chronos CLI', function () {
       expect(run.stderr).to.match(/chronos: invalid_record \(HTTP 400\): /)
     })
 
+    it('sends a .json file (and a .json.gz) as a JSON upload, naming invalid records by index', async function () {
+      target = await startTarget()
+      const config = JSON.parse(buildUpload(target.port, []).trim()) as unknown
+      const file = join(dir, 'e.json')
+      await writeFile(file, JSON.stringify({ records: makeRecords(3), config }, null, 2))
+      const run = await runCli(chronos.url, ['submit', file])
+      expect(run.code, run.stderr).to.equal(0)
+      expect(run.stderr).to.match(/accepted 3 records/)
+      expect((await chronos.waitForState(JOB_ID.exec(run.stdout)?.[0] as string)).succeeded).to.equal(3)
+
+      const zipped = join(dir, 'f.json.gz')
+      await writeFile(zipped, gzipSync(JSON.stringify({ config, records: makeRecords(2) })))
+      const second = await runCli(chronos.url, ['submit', zipped])
+      expect(second.stderr).to.match(/accepted 2 records/)
+      await chronos.waitForState(JOB_ID.exec(second.stdout)?.[0] as string)
+
+      const bad = join(dir, 'g.json')
+      await writeFile(bad, JSON.stringify({ config, records: [{ id: 0, payload: 'ok' }, { id: 1 }] }))
+      const refused = await runCli(chronos.url, ['submit', bad])
+      expect(refused.code).to.equal(1)
+      expect(refused.stderr).to.include(`${bad}: record 1: invalid_record: `)
+    })
+
     it('exits 1 with the API error when the server is unreachable', async function () {
       const run = await runCli('http://127.0.0.1:1', ['submit', await upload('c.ndjson', 1)])
       expect(run.code).to.equal(1)

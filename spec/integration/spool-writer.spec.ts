@@ -69,6 +69,15 @@ describe('createSpoolWriter()', () => {
     expect(await readFile(writer.path, 'utf8')).to.equal(text)
   })
 
+  it('writes a head set before the end over the start of the file (JSON config after records, issue 15)', async () => {
+    const writer = createSpoolWriter(spoolDir, jobId)
+    const body = `${' '.repeat(64)}\n{"id":1,"payload":"a"}\n`
+    const done = pipeline(fromChunks(splitEvery(body, 7)), writer)
+    writer.setHead(Buffer.from('{"primarykey":"k"}'))
+    await done
+    expect(await readFile(writer.path, 'utf8')).to.equal(`{"primarykey":"k"}${' '.repeat(64 - 18)}\n{"id":1,"payload":"a"}\n`)
+  })
+
   it('writes an empty file for an empty body', async () => {
     const writer = createSpoolWriter(spoolDir, jobId)
     await pipeline(fromChunks([]), writer)

@@ -1,4 +1,4 @@
-// checkMediaType(): the upload framing of DESIGN §1 (NDJSON media types, gzip or identity).
+// checkMediaType(): the upload framing of DESIGN §1 and §10 (NDJSON or JSON, gzip or identity).
 import { expect } from 'chai'
 import { UnsupportedMediaTypeError } from '../../lib/errors.js'
 import { checkMediaType } from '../../lib/upload/media-type.js'
@@ -36,14 +36,22 @@ describe('checkMediaType()', () => {
     ]
     for (const contentType of accepted) {
       it(`accepts ${JSON.stringify(contentType)}`, () => {
-        expect(checkMediaType(contentType, undefined)).to.deep.equal({ isGzip: false })
+        expect(checkMediaType(contentType, undefined)).to.deep.equal({ format: 'ndjson', isGzip: false })
+      })
+    }
+
+    for (const contentType of ['application/json', 'Application/JSON', 'application/json; charset=utf-8', 'application/json; charset="UTF-8"']) {
+      it(`accepts ${JSON.stringify(contentType)} as a JSON upload (DESIGN §10)`, () => {
+        expect(checkMediaType(contentType, undefined)).to.deep.equal({ format: 'json', isGzip: false })
       })
     }
 
     const refused: Array<string | undefined> = [
       undefined,
       '',
-      'application/json',
+      'application/json; charset=latin1',
+      'application/json-seq',
+      'text/json',
       'application/x-ndjson-seq',
       'application/ndjson-x',
       'text/plain',
@@ -78,7 +86,7 @@ describe('checkMediaType()', () => {
     ]
     for (const [contentEncoding, isGzip] of accepted) {
       it(`accepts ${JSON.stringify(contentEncoding)} as ${isGzip ? 'gzip' : 'identity'}`, () => {
-        expect(checkMediaType('application/x-ndjson', contentEncoding)).to.deep.equal({ isGzip })
+        expect(checkMediaType('application/x-ndjson', contentEncoding)).to.deep.equal({ format: 'ndjson', isGzip })
       })
     }
 
@@ -90,7 +98,7 @@ describe('checkMediaType()', () => {
   })
 
   it('refuses a good encoding with a bad type', () => {
-    refusal('application/json', 'gzip')
+    refusal('text/plain', 'gzip')
   })
 
   it('refuses a bad encoding with a good type', () => {

@@ -53,7 +53,7 @@ export const openapiDocument = {
   paths: {
     '/run': {
       post: {
-        summary: 'Upload a job: line 1 is the config, every further line a record (DESIGN §1)',
+        summary: 'Upload a job: NDJSON (line 1 the config, every further line a record, DESIGN §1) or one JSON document {config, records} (DESIGN §10)',
         parameters: [{ name: 'dry_run', in: 'query', required: false, description: 'true: validate and probe the target, send nothing (DESIGN §8).', schema: { enum: ['true', 'false'] } }],
         requestBody: {
           required: true,
@@ -61,13 +61,20 @@ export const openapiDocument = {
             'application/x-ndjson': { schema: { type: 'string' } },
             'application/jsonl': { schema: { type: 'string' } },
             'application/x-jsonlines': { schema: { type: 'string' } },
-            'application/json': { schema: { type: 'object', properties: { config: { type: 'object' }, records: { type: 'array' } } } }
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['config', 'records'],
+                additionalProperties: false,
+                properties: { config: { type: 'object' }, records: { type: 'array', items: { type: 'object', required: ['id', 'payload'] } } }
+              }
+            }
           }
         },
         responses: {
           200: answer('Dry run: the upload is valid (nothing was spooled or sent)', ref('DryRun')),
           202: accepted,
-          400: error('invalid_config, invalid_record (details: up to 20 {line, reason}), empty_job or invalid_request'),
+          400: error('invalid_config, invalid_record (details: up to 20 {line, reason}; JSON uploads {record, reason}, 0-based), empty_job or invalid_request'),
           403: error('target_forbidden: the target policy refuses the target or callback_url'),
           409: error('job_conflict: a job with this primarykey is queued, running or paused (its id in error.job_id)'),
           413: error('payload_too_large or line_too_large'),

@@ -34,9 +34,11 @@ export const schemas = {
           details: {
             type: 'array',
             maxItems: 20,
-            description: 'For invalid_record, invalid_config and line_too_large: {line, reason}, lines counted from 1 (JSON uploads: {record, reason}, from 0).',
+            description: 'For invalid_record, invalid_config and line_too_large: {line, reason}, lines counted from 1 (JSON uploads: {record, reason}, from 0; {reason} alone for the config).',
             items: {
               type: 'object',
+              required: ['reason'],
+              additionalProperties: false,
               properties: { line: { type: 'integer', minimum: 1 }, record: { type: 'integer', minimum: 0 }, reason: { type: 'string' } }
             }
           },
