@@ -5,7 +5,7 @@
 import { request as httpRequest } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import { expect } from 'chai'
-import { expectNothingAdded, expectNothingLeft, startChronos, type Chronos, type HttpAnswer } from '../helpers/chronos.js'
+import { expectNothingAdded, expectNothingLeft, startChronos, useChronosAndTarget, type Chronos, type HttpAnswer } from '../helpers/chronos.js'
 import { eventually } from '../helpers/ledger.js'
 import { startTarget, type Target } from '../helpers/target.js'
 import { makeRecords, specLine, uniquePrimaryKey, type SpecFields } from '../helpers/ndjson.js'
@@ -26,16 +26,7 @@ function documentText (config: unknown, records: unknown[], recordsFirst = false
 describe('POST /run with a JSON document', function () {
   let chronos: Chronos
   let target: Target
-
-  beforeEach(async function () {
-    target = await startTarget()
-    chronos = await startChronos()
-  })
-
-  afterEach(async function () {
-    await chronos.cleanup()
-    await target.close()
-  })
+  useChronosAndTarget((started, listening) => { chronos = started; target = listening })
 
   async function upload (body: string | Buffer, headers: Record<string, string> = {}): Promise<HttpAnswer> {
     return await chronos.upload(body, { ...JSON_TYPE, ...headers })

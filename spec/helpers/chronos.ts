@@ -15,7 +15,7 @@ import type { DepsOverrides } from '../../lib/deps.js'
 import { httpRequest, type HttpAnswer } from './http.js'
 import { checkAnswer } from './openapi-check.js'
 import { deleteKeysWithPrefix, sharedRedis, uniquePrefix } from './redis.js'
-import type { Target } from './target.js'
+import { startTarget, type Target } from './target.js'
 
 export type { HttpAnswer }
 
@@ -168,4 +168,22 @@ export async function expectNothingAdded (chronos: Chronos, targets: Target[], r
   const before = await leftovers(chronos, ...targets)
   await reject()
   expect(await leftovers(chronos, ...targets)).to.deep.equal(before)
+}
+
+/**
+ * Mocha hooks for the calling describe block: a fresh loopback target and an in-process
+ * Chronos for every test, both handed to `use`, then cleaned up (keys, spool dir) after it.
+ */
+export function useChronosAndTarget (use: (chronos: Chronos, target: Target) => void): void {
+  let chronos: Chronos | undefined
+  let target: Target | undefined
+  beforeEach(async function () {
+    target = await startTarget()
+    chronos = await startChronos()
+    use(chronos, target)
+  })
+  afterEach(async function () {
+    await chronos?.cleanup()
+    await target?.close()
+  })
 }

@@ -6,8 +6,8 @@
 // Refs: issue 18 item 9
 import { gzipSync } from 'node:zlib'
 import { expect } from 'chai'
-import { expectError, expectNothingLeft, startChronos, type Chronos } from '../helpers/chronos.js'
-import { startTarget, type Target } from '../helpers/target.js'
+import { expectError, expectNothingLeft, useChronosAndTarget, type Chronos } from '../helpers/chronos.js'
+import type { Target } from '../helpers/target.js'
 import { specLine } from '../helpers/ndjson.js'
 
 const MIB = 1024 * 1024
@@ -27,16 +27,7 @@ describe('issue 18 item 9: gzip bodies of blank lines', function () {
   this.timeout(30_000)
   let chronos: Chronos
   let target: Target
-
-  beforeEach(async function () {
-    target = await startTarget()
-    chronos = await startChronos()
-  })
-
-  afterEach(async function () {
-    await chronos.cleanup()
-    await target.close()
-  })
+  useChronosAndTarget((started, listening) => { chronos = started; target = listening })
 
   it('answers a 1 GiB run of "\\n" within the timeout, with the exact line of the record after it', async function () {
     const body = Buffer.concat([

@@ -4,23 +4,14 @@
 // `%` is encoded too, which makes the header form one-to-one (decodeURIComponent undoes it).
 // Refs: issue 18 item 6
 import { expect } from 'chai'
-import { startChronos, type Chronos } from '../helpers/chronos.js'
-import { startTarget, type Target } from '../helpers/target.js'
+import { useChronosAndTarget, type Chronos } from '../helpers/chronos.js'
+import type { Target } from '../helpers/target.js'
 import { buildUpload } from '../helpers/ndjson.js'
 
 describe('issue 18 item 6: record ids in headers', function () {
   let chronos: Chronos
   let target: Target
-
-  beforeEach(async function () {
-    target = await startTarget()
-    chronos = await startChronos()
-  })
-
-  afterEach(async function () {
-    await chronos.cleanup()
-    await target.close()
-  })
+  useChronosAndTarget((started, listening) => { chronos = started; target = listening })
 
   it('gives every distinct string id its own x-chronos-record-id and idempotency-key', async function () {
     const ids = ['é', '%C3%A9', 'a b', 'a%20b', '%', '%25', '%2525', 'x\n', 'x%0A', '日本', 'plain-id_1.2:3']

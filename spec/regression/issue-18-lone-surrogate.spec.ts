@@ -6,23 +6,14 @@
 // Refs: issue 18 item 1
 import { gzipSync } from 'node:zlib'
 import { expect } from 'chai'
-import { expectError, expectNothingLeft, startChronos, type Chronos } from '../helpers/chronos.js'
-import { startTarget, type Target } from '../helpers/target.js'
+import { expectError, expectNothingLeft, useChronosAndTarget, type Chronos } from '../helpers/chronos.js'
+import type { Target } from '../helpers/target.js'
 import { specLine } from '../helpers/ndjson.js'
 
 describe('issue 18 item 1: POST /run refuses what could not be sent', function () {
   let chronos: Chronos
   let target: Target
-
-  beforeEach(async function () {
-    target = await startTarget()
-    chronos = await startChronos()
-  })
-
-  afterEach(async function () {
-    await chronos.cleanup()
-    await target.close()
-  })
+  useChronosAndTarget((started, listening) => { chronos = started; target = listening })
 
   const poison: Array<[string, string, string]> = [
     ['a lone high surrogate as the id', '{"id":"\\ud800","payload":"b"}', 'well-formed Unicode'],

@@ -3,23 +3,14 @@
 // capped at 256 UTF-8 bytes at upload, so a stored result is the id plus a few fixed fields.
 // Refs: issue 18 item 7
 import { expect } from 'chai'
-import { expectError, expectNothingLeft, results, startChronos, type Chronos } from '../helpers/chronos.js'
-import { startTarget, type Target } from '../helpers/target.js'
+import { expectError, expectNothingLeft, results, useChronosAndTarget, type Chronos } from '../helpers/chronos.js'
+import type { Target } from '../helpers/target.js'
 import { buildUpload } from '../helpers/ndjson.js'
 
 describe('issue 18 item 7: ids are at most 256 bytes', function () {
   let chronos: Chronos
   let target: Target
-
-  beforeEach(async function () {
-    target = await startTarget()
-    chronos = await startChronos()
-  })
-
-  afterEach(async function () {
-    await chronos.cleanup()
-    await target.close()
-  })
+  useChronosAndTarget((started, listening) => { chronos = started; target = listening })
 
   const tooLong: Array<[string, string]> = [
     ['a 500 KiB id', 'i'.repeat(500 * 1024)],

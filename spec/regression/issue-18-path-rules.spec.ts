@@ -3,23 +3,14 @@
 // a fragment; both are now refused at upload (percent-encode anything else).
 // Refs: issue 18 item 11
 import { expect } from 'chai'
-import { expectError, expectNothingLeft, startChronos, type Chronos } from '../helpers/chronos.js'
-import { startTarget, type Target } from '../helpers/target.js'
+import { expectError, expectNothingLeft, useChronosAndTarget, type Chronos } from '../helpers/chronos.js'
+import type { Target } from '../helpers/target.js'
 import { buildUpload, makeRecords } from '../helpers/ndjson.js'
 
 describe('issue 18 item 11: the config path', function () {
   let chronos: Chronos
   let target: Target
-
-  beforeEach(async function () {
-    target = await startTarget()
-    chronos = await startChronos()
-  })
-
-  afterEach(async function () {
-    await chronos.cleanup()
-    await target.close()
-  })
+  useChronosAndTarget((started, listening) => { chronos = started; target = listening })
 
   for (const path of ['/é', '/caf\u00e9?q=1', '/€', '/a#frag', '/a?q=1#frag', '/#', '/a b', '/x\u007f', '/lone\ud800']) {
     it(`answers 400 invalid_config for ${JSON.stringify(path).replace('\u007f', '\\u007f')} and leaves nothing behind`, async function () {

@@ -8,24 +8,15 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
 import { expect } from 'chai'
-import { startChronos, type Chronos } from '../helpers/chronos.js'
-import { startTarget, type Target } from '../helpers/target.js'
+import { useChronosAndTarget, type Chronos } from '../helpers/chronos.js'
+import type { Target } from '../helpers/target.js'
 import { buildUpload, makeRecords } from '../helpers/ndjson.js'
 
 describe('issue 18 item 5: pause and cancel with rate_limit', function () {
   this.timeout(30_000)
   let chronos: Chronos
   let target: Target
-
-  beforeEach(async function () {
-    target = await startTarget()
-    chronos = await startChronos()
-  })
-
-  afterEach(async function () {
-    await chronos.cleanup()
-    await target.close()
-  })
+  useChronosAndTarget((started, listening) => { chronos = started; target = listening })
 
   it('starts no request after the pause answer; a cancel then counts the rest as unsent, not cancelled', async function () {
     const total = 20

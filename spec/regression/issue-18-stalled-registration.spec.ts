@@ -12,8 +12,8 @@ import { request } from 'node:http'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect } from 'chai'
-import { startChronos, type Chronos } from '../helpers/chronos.js'
-import { startTarget, type Target } from '../helpers/target.js'
+import { useChronosAndTarget, type Chronos } from '../helpers/chronos.js'
+import type { Target } from '../helpers/target.js'
 import { buildUpload, makeRecords, specLine, uniquePrimaryKey } from '../helpers/ndjson.js'
 import { eventually } from '../helpers/ledger.js'
 
@@ -37,16 +37,7 @@ describe('issue 18: a registration given up with 503 while Redis stalls', functi
   this.timeout(30_000)
   let chronos: Chronos
   let target: Target
-
-  beforeEach(async function () {
-    target = await startTarget()
-    chronos = await startChronos()
-  })
-
-  afterEach(async function () {
-    await chronos.cleanup()
-    await target.close()
-  })
+  useChronosAndTarget((started, listening) => { chronos = started; target = listening })
 
   it('answers 503 and, once Redis is back, leaves no key of the refused job and the primarykey on its earlier job', async function () {
     const primarykey = uniquePrimaryKey()
