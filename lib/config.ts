@@ -37,8 +37,10 @@ export interface JobsConfig {
   readonly maxActiveJobs: number
   /** Finished jobs' keys expire after this. @defaultValue 604800 (7 days) */
   readonly resultTtlSeconds: number
-  /** Jobs are resumed only by the instance that ran them. @defaultValue os.hostname() */
+  /** Names the instance in logs, metrics and the status object's `instance`. @defaultValue os.hostname() */
   readonly instanceId: string
+  /** A job's lease: renewed every third of it; another instance takes the job over once it ends. @defaultValue 15000 */
+  readonly leaseMs: number
   /** Outcomes per Redis call from the status sink. @defaultValue 1000 */
   readonly outcomeBatchSize: number
   /** A partial batch is flushed after this long. @defaultValue 300 */
@@ -148,6 +150,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     maxActiveJobs: read.integer('CHRONOS_MAX_ACTIVE_JOBS', 4, 1, 1024),
     resultTtlSeconds: read.integer('CHRONOS_RESULT_TTL', 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
     instanceId: read.string('CHRONOS_INSTANCE_ID', hostname()),
+    leaseMs: read.integer('CHRONOS_LEASE_MS', 15_000, 300, 3_600_000),
     outcomeBatchSize: read.integer('CHRONOS_OUTCOME_BATCH_SIZE', 1000, 1, 100_000),
     flushIntervalMs: read.integer('CHRONOS_FLUSH_INTERVAL_MS', 300, 1, 60_000)
   }

@@ -12,6 +12,9 @@ import { Keys } from './store/keys.js'
 import { JobStore } from './store/job-store.js'
 import { OutcomeStore } from './store/outcome-store.js'
 import { JobRunner } from './runner/job-runner.js'
+import { JobControl } from './runner/job-control.js'
+import { LeaseStore } from './store/lease-store.js'
+import { ControlChannel } from './store/control-channel.js'
 import { specLimits } from './upload/accept-upload.js'
 import { createTargetPolicy } from './delivery/target-policy.js'
 import { createGuardedConnector, type LookupFunction } from './delivery/guarded-connector.js'
@@ -33,6 +36,10 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
   const keys = new Keys(config.redis.keyPrefix)
   const jobStore = new JobStore(redis, keys, config.jobs.resultTtlSeconds)
   const outcomeStore = new OutcomeStore(redis, keys)
+  const leaseStore = new LeaseStore(redis, keys, config.jobs.leaseMs)
+  const subscriber = redis.duplicate({ connectionName: `chronos:${config.jobs.instanceId}:control` })
+  subscriber.on('error', () => {}) // the main connection already reports Redis errors
+  const channel = new ControlChannel(redis, subscriber, keys)
   const targetPolicy = createTargetPolicy(config.delivery.allowedTargets)
   // The runner and the metrics read each other: the gauges ask the runner at scrape time.
   let runnerRef: JobRunner | null = null
@@ -47,6 +54,9 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
     specLimits: specLimits(config.delivery),
     jobStore,
     outcomeStore,
+    leaseStore,
+    channel,
+    pauseGraceMs: config.http.shutdownGraceMs,
     createConnector: (spec) => createGuardedConnector({
       policy: targetPolicy, port: spec.port, timeoutMs: Math.min(spec.timeoutMs, 10_000), lookup: overrides.lookup
     }),
@@ -66,6 +76,9 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
     log
   })
   runnerRef = runner
+  const jobControl = new JobControl({
+    instanceId: config.jobs.instanceId, runner, jobStore, leaseStore, channel, specLimits: specLimits(config.delivery), log
+  })
   const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 })
   eventLoopDelay.enable()
   return {
@@ -77,6 +90,8 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
     outcomeStore: failFast(redis, outcomeStore),
     jobRegistry: jobStore,
     runner,
+    jobControl,
+    channel,
     targetPolicy,
     metrics,
     eventLoopDelay,
@@ -102,5 +117,6 @@ export async function closeDeps (deps: Deps): Promise<void> {
   clearTimeout(timer)
   if (result === 'timeout') deps.log.warn({ graceMs }, 'shutdown did not finish its final writes in time')
   deps.eventLoopDelay.disable()
+  await deps.channel.close()
   await quitRedis(deps.redis)
 }

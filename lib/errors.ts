@@ -164,6 +164,14 @@ export class StateLostError extends InternalError {
   readonly code = 'state_lost'
 }
 
+/**
+ * A write carried a fencing token older than the job's newest: another instance took the
+ * job over (docs/scale-out.md). The writer stops the job at once and writes nothing more.
+ */
+export class FencedError extends InternalError {
+  readonly code = 'fenced'
+}
+
 /** A spool line longer than any upload could have written: the spool file is corrupt. */
 export class LineTooLongError extends InternalError {
   readonly code = 'line_too_long'
@@ -177,6 +185,10 @@ export class ConnectForbiddenError extends InternalError {
 /** Whether an error is Redis having lost a job's state (the status sink and a run stop on it). */
 export function isStateLost (err: unknown): boolean {
   return errorCode(err) === 'state_lost'
+}
+
+export function isFenced (err: unknown): boolean {
+  return errorCode(err) === 'fenced'
 }
 
 export function isChronosError (err: unknown): err is ChronosError {

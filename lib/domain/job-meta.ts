@@ -25,8 +25,12 @@ export interface JobMeta {
   readonly state: JobState
   readonly total: number
   readonly spoolPath: string
-  /** The instance that registered or last took over the job. */
+  /** The instance that holds the job's lease, or held it last (the one that registered it, before any). */
   readonly instanceId: string
+  /** When the holder's lease ends unless renewed; null when nobody holds one. */
+  readonly leaseExpiresAt: string | null
+  /** What another instance asked of the job's holder and it has not yet done. */
+  readonly control: 'cancel' | 'pause' | null
   /** Fingerprint of the API key that created the job, '' when the API is open. */
   readonly owner: string
   readonly submittedAt: string | null
@@ -58,4 +62,10 @@ export interface JobCounts {
 export interface StoredJob {
   readonly meta: JobMeta
   readonly counts: JobCounts
+}
+
+/** When the job was submitted, in ms (the queue's order); now when the store lost it. */
+export function submittedAtMs (meta: Pick<JobMeta, 'submittedAt'> | undefined, nowMs: number = Date.now()): number {
+  const ms = Date.parse(meta?.submittedAt ?? '')
+  return Number.isFinite(ms) ? ms : nowMs
 }

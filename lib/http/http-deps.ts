@@ -11,6 +11,8 @@ import type { Keys } from '../store/keys.js'
 import type { JobStore } from '../store/job-store.js'
 import type { OutcomeStore } from '../store/outcome-store.js'
 import type { JobRunner } from '../runner/job-runner.js'
+import type { JobControl } from '../runner/job-control.js'
+import type { ControlChannel } from '../store/control-channel.js'
 import type { TargetPolicy } from '../delivery/target-policy.js'
 import type { Metrics } from './metrics.js'
 
@@ -28,6 +30,10 @@ export interface HttpDeps {
    */
   readonly jobRegistry: JobStore
   readonly runner: JobRunner
+  /** Cancel, pause and resume of any job of the fleet. */
+  readonly jobControl: JobControl
+  /** The fleet's pub/sub doorbell (closed at shutdown). */
+  readonly channel: ControlChannel
   readonly targetPolicy: TargetPolicy
   readonly metrics: Metrics
   readonly eventLoopDelay: IntervalHistogram

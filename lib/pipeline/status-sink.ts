@@ -9,9 +9,10 @@
  *
  * A failed write is retried with backoff for as long as it takes (a Redis outage pauses
  * progress, never loses an outcome); retrying is safe because the store counts each record
- * once. Only a lost job state (StateLostError) fails the stream.
+ * once. Only a lost job state (StateLostError) or a refused fencing token (FencedError:
+ * another instance took the job over) fails the stream.
  */
-import { isStateLost } from '../errors.js'
+import { isFenced, isStateLost } from '../errors.js'
 import { Writable } from 'node:stream'
 import type { Outcome } from '../domain/outcome.js'
 import type { Logger } from '../logger.js'
@@ -101,7 +102,7 @@ export class StatusSink extends Writable {
    */
   override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
     this.#clearTimer()
-    if (this.#waiting === 0 || isStateLost(err)) return callback(err)
+    if (this.#waiting === 0 || isStateLost(err) || isFenced(err)) return callback(err)
     let isDone = false
     const done = (): void => {
       if (isDone) return
@@ -159,7 +160,7 @@ export class StatusSink extends Writable {
         this.#unstored -= size
         return
       } catch (err) {
-        if (isStateLost(err) || this.destroyed) throw err
+        if (isStateLost(err) || isFenced(err) || this.destroyed) throw err
         const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_CAP_MS)
         this.#options.log.warn({ err, attempt, delayMs }, 'status write failed, retrying')
         await new Promise((resolve) => setTimeout(resolve, delayMs))

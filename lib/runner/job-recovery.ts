@@ -8,14 +8,18 @@
  *                             counts are gone, so the job says so instead of re-sending all
  *   no receipt              → never acknowledged (no 202 went out): removed, never run
  *
- * recoverJob() handles one job id the runner holds; sweepSpoolDir() walks the spool dir
- * at start and after Redis comes back, so no spool file is ever left behind.
+ * sweepSpoolDir() walks the spool dir at start, after Redis comes back and hourly, so no
+ * spool file is ever left behind, and also queues every live job that nobody queued or
+ * leases (a crash between registration and queueing, or a job from before leases). Several
+ * instances share the dir: the recovery of one job is done under its lease key, so two
+ * sweeps never register the same job twice.
  */
 import { readdir, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../logger.js'
 import type { JobStore } from '../store/job-store.js'
-import { isLive } from '../domain/job-meta.js'
+import type { LeaseStore } from '../store/lease-store.js'
+import { isLive, submittedAtMs, type JobMeta } from '../domain/job-meta.js'
 import { readReceipt, RECEIPT_SUFFIX, removeReceipt } from '../spool/job-receipt.js'
 import { spoolPathFor } from '../spool/spool-writer.js'
 
@@ -28,7 +32,14 @@ export interface RecoveryDeps {
   /** The instance that recovers the job owns it from now on. */
   readonly instanceId: string
   readonly jobStore: JobStore
+  readonly leaseStore: LeaseStore
   readonly log: Logger
+}
+
+/** A job for the queue, with its submission time (the queue's order). */
+export interface QueueEntry {
+  readonly jobId: string
+  readonly submittedAtMs: number
 }
 
 export type Recovery = 'registered' | 'state_lost' | 'gone'
@@ -56,14 +67,14 @@ export async function recoverJob (jobId: string, deps: RecoveryDeps): Promise<Re
 }
 
 /**
- * Every spool file and receipt in the dir, checked against the store. Returns the ids of
- * jobs to queue: those registered again, and the live jobs this instance owns.
+ * Every spool file and receipt in the dir, checked against the store. Returns the jobs to
+ * queue: those registered again, and live jobs that are neither paused, queued nor leased.
  */
-export async function sweepSpoolDir (deps: RecoveryDeps, nowMs: number = Date.now()): Promise<string[]> {
-  const { spoolDir, jobStore, log } = deps
+export async function sweepSpoolDir (deps: RecoveryDeps, nowMs: number = Date.now()): Promise<QueueEntry[]> {
+  const { spoolDir, jobStore, leaseStore, log } = deps
   const names = await readdir(spoolDir)
   const spools = new Set(names.filter((name) => name.endsWith(SPOOL_SUFFIX) && !name.endsWith('.failed.ndjson')).map((name) => name.slice(0, -SPOOL_SUFFIX.length)))
-  const toQueue: string[] = []
+  const toQueue: QueueEntry[] = []
   for (const name of names) {
     if (!name.endsWith(RECEIPT_SUFFIX)) continue
     const jobId = name.slice(0, -RECEIPT_SUFFIX.length)
@@ -73,17 +84,30 @@ export async function sweepSpoolDir (deps: RecoveryDeps, nowMs: number = Date.no
   for (const jobId of spools) {
     const job = await jobStore.get(jobId)
     if (job !== null) {
-      if (isLive(job.meta.state)) continue
+      if (isLive(job.meta.state)) {
+        if (job.meta.state !== 'paused' && job.meta.leaseExpiresAt === null) toQueue.push(queueEntry(job.meta))
+        continue
+      }
       // Finished, but the process died before removing its files.
       await unlink(spoolPathFor(spoolDir, jobId)).catch(() => {})
       await removeReceipt(spoolDir, jobId)
       continue
     }
     if (await readReceipt(spoolDir, jobId) === null && !await isOlderThan(join(spoolDir, `${jobId}${SPOOL_SUFFIX}`), UNRECEIPTED_GRACE_MS, nowMs)) continue
-    if (await recoverJob(jobId, deps) === 'registered') toQueue.push(jobId)
+    const lock = await leaseStore.lockForRecovery(jobId, deps.instanceId)
+    if (lock === null) continue
+    try {
+      if (await jobStore.get(jobId) === null && await recoverJob(jobId, deps) === 'registered') toQueue.push({ jobId, submittedAtMs: nowMs })
+    } finally {
+      await leaseStore.release(lock)
+    }
   }
-  if (toQueue.length > 0) log.info({ jobs: toQueue.length }, 'registered lost jobs again from their receipts')
+  if (toQueue.length > 0) log.info({ jobs: toQueue.length }, 'queued live jobs found in the spool dir')
   return toQueue
+}
+
+function queueEntry (meta: JobMeta): QueueEntry {
+  return { jobId: meta.jobId, submittedAtMs: submittedAtMs(meta) }
 }
 
 async function isOlderThan (path: string, ageMs: number, nowMs: number): Promise<boolean> {
@@ -94,7 +118,7 @@ async function isOlderThan (path: string, ageMs: number, nowMs: number): Promise
   }
 }
 
-/** recoverJob() and sweepSpoolDir() for one runner: one sweep at a time, since two could register the same lost job twice. */
+/** sweepSpoolDir() for one runner: one sweep at a time. */
 export class JobRecovery {
   readonly #deps: RecoveryDeps
   #sweeping: Promise<unknown> = Promise.resolve()
@@ -103,12 +127,8 @@ export class JobRecovery {
     this.#deps = deps
   }
 
-  async recover (jobId: string): Promise<Recovery> {
-    return await recoverJob(jobId, this.#deps)
-  }
-
-  /** The ids of jobs to queue (see sweepSpoolDir). */
-  async sweep (): Promise<string[]> {
+  /** The jobs to queue (see sweepSpoolDir). */
+  async sweep (): Promise<QueueEntry[]> {
     const sweep = this.#sweeping.then(async () => await sweepSpoolDir(this.#deps))
     this.#sweeping = sweep.catch(() => {})
     return await sweep

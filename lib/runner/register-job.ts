@@ -31,7 +31,7 @@ export async function registerJob (job: NewJob, deps: RegisterJobDeps): Promise<
   } catch (err) {
     giveUp.abort()
     await removeReceipt(deps.spoolDir, job.jobId)
-    const undo = async (): Promise<void> => await deps.jobStore.discard(job.jobId, job.primaryKey, job.instanceId, job.owner)
+    const undo = async (): Promise<void> => await deps.jobStore.discard(job.jobId, job.primaryKey, job.owner)
     creating.then(undo, undo).catch((undoErr: unknown) => deps.log.warn({ err: undoErr, jobId: job.jobId }, 'undoing a refused registration failed'))
     throw err
   }

@@ -21,7 +21,7 @@ export interface RetryFailedDeps {
   readonly jobStore: JobStore
   readonly redis: Redis
   readonly log: Logger
-  readonly enqueue: (jobId: string) => void
+  readonly enqueue: (jobId: string) => Promise<void>
 }
 
 export async function retryFailed (parent: JobStatus, specJson: string, owner: string, deps: RetryFailedDeps): Promise<AcceptedJob> {
@@ -58,6 +58,6 @@ export async function retryFailed (parent: JobStatus, specJson: string, owner: s
     await unlink(spoolPath).catch(() => {})
     throw err
   }
-  deps.enqueue(jobId)
+  await deps.enqueue(jobId)
   return { jobId, primaryKey: parent.primarykey, records: parent.failed }
 }

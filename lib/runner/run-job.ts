@@ -7,10 +7,12 @@
  * tears every stage down.
  *
  * run() resolves to how the run ended: every record counted ('completed'), stopped for
- * shutdown with in-flight requests finished and their outcomes stored ('drained'), or the
- * job's Redis state gone ('state_lost'). Anything else rejects.
+ * shutdown or pause with in-flight requests finished and their outcomes stored ('drained'),
+ * the job's Redis state gone ('state_lost'), or the job taken over by another instance
+ * ('fenced': its lease was lost, or a write was refused for an old fencing token; nothing
+ * more is written). Anything else rejects.
  */
-import { isStateLost } from '../errors.js'
+import { isFenced, isStateLost } from '../errors.js'
 import { pipeline } from 'node:stream/promises'
 import { once } from 'node:events'
 import type { JobSpec } from '../domain/job-spec.js'
@@ -26,7 +28,7 @@ import { createRecordBatcher, type RecordBatcherOptions } from '../pipeline/reco
 import { createSender, type Sender } from '../pipeline/sender.js'
 import { createStatusSink, type StatusSink } from '../pipeline/status-sink.js'
 
-export type RunEnd = 'completed' | 'drained' | 'cancelled' | 'state_lost'
+export type RunEnd = 'completed' | 'drained' | 'cancelled' | 'state_lost' | 'fenced'
 
 /** A cancel waits this long for aborted attempts to settle and their outcomes to be stored. */
 const CANCEL_FLUSH_MS = 5000
@@ -37,8 +39,8 @@ export interface RunJobOptions {
   readonly spoolPath: string
   /** Skip records whose outcome is already counted (a resumed job). */
   readonly isResume: boolean
-  /** Start with sending paused (a paused job resumed after a restart). */
-  readonly isPaused: boolean
+  /** The fencing token of this instance's lease on the job, sent with every outcome write. */
+  readonly fence?: number
   readonly maxLineBytes: number
   readonly outcomeBatchSize: number
   readonly flushIntervalMs: number
@@ -56,12 +58,12 @@ export class JobRun {
   #sink: StatusSink | null = null
   #isDraining = false
   #isCancelled = false
-  #isPaused: boolean
+  #isFenced = false
+  #isPaused = false
 
   constructor (options: RunJobOptions) {
     this.jobId = options.jobId
     this.#options = options
-    this.#isPaused = options.isPaused
   }
 
   async run (): Promise<RunEnd> {
@@ -88,7 +90,7 @@ export class JobRun {
             this.#options.onOutcome?.(outcome)
             return OutcomeStore.pack(outcome)
           },
-      write: async (packed) => await outcomeStore.write(jobId, packed),
+      write: async (packed) => await outcomeStore.write(jobId, packed, this.#options.fence),
       log
     })
     if (this.#isPaused) sender.pauseSending()
@@ -97,6 +99,7 @@ export class JobRun {
       if (records.skipped > 0) log.info({ jobId, skipped: records.skipped }, 'resumed job skipped recorded outcomes')
       return this.#isCancelled ? 'cancelled' : 'completed'
     } catch (err) {
+      if (this.#isFenced || isFenced(err)) return 'fenced'
       if (isStateLost(err)) return 'state_lost'
       if (this.#isCancelled) return 'cancelled'
       if (this.#isDraining) return 'drained'
@@ -114,14 +117,20 @@ export class JobRun {
     return this.#isPaused
   }
 
+  /** Starts nothing more from now on; drain() then lets what is in flight finish. */
   pause (): void {
     this.#isPaused = true
     this.#sender?.pauseSending()
   }
 
-  resume (): void {
-    this.#isPaused = false
-    this.#sender?.resumeSending()
+  /**
+   * The lease is lost: another instance runs the job now, or may. Everything stops at once:
+   * in-flight requests are aborted, and the sink's last write carries the old fencing token,
+   * so it counts only if nobody took the job over meanwhile.
+   */
+  abandon (): void {
+    this.#isFenced = true
+    this.#abort.abort()
   }
 
   /**

@@ -6,11 +6,12 @@
  */
 import type { JobCounts, JobMeta, JobState, StoredJob } from '../domain/job-meta.js'
 
-export function jobFromHashes (meta: Readonly<Record<string, string>>, counts: Readonly<Record<string, string>>): StoredJob {
-  return { meta: metaFromHash(meta), counts: countsFromHash(counts) }
+/** `leaseTtlMs` is the lease key's PTTL (negative when there is no lease). */
+export function jobFromHashes (meta: Readonly<Record<string, string>>, counts: Readonly<Record<string, string>>, leaseTtlMs = -2, nowMs = Date.now()): StoredJob {
+  return { meta: metaFromHash(meta, leaseTtlMs, nowMs), counts: countsFromHash(counts) }
 }
 
-function metaFromHash (hash: Readonly<Record<string, string>>): JobMeta {
+function metaFromHash (hash: Readonly<Record<string, string>>, leaseTtlMs: number, nowMs: number): JobMeta {
   return {
     jobId: hash.job_id ?? '',
     primaryKey: hash.primarykey ?? '',
@@ -19,6 +20,8 @@ function metaFromHash (hash: Readonly<Record<string, string>>): JobMeta {
     total: int(hash.total),
     spoolPath: hash.spool_path ?? '',
     instanceId: hash.instance ?? '',
+    leaseExpiresAt: leaseTtlMs >= 0 ? new Date(nowMs + leaseTtlMs).toISOString() : null,
+    control: hash.control === 'cancel' || hash.control === 'pause' ? hash.control : null,
     owner: hash.owner ?? '',
     submittedAt: hash.submitted_at ?? null,
     startedAt: hash.started_at ?? null,

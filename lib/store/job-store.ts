@@ -7,7 +7,7 @@
  */
 import type { Redis } from './redis.js'
 import type { Keys } from './keys.js'
-import { LIVE_STATES, type JobState, type StoredJob } from '../domain/job-meta.js'
+import type { JobState, StoredJob } from '../domain/job-meta.js'
 import { jobFromHashes } from './job-hashes.js'
 import { listJobs, type JobPage, type JobQuery } from './job-list.js'
 import { claimPrimaryKey, isLive, releaseLive, restoreLatest } from './primary-keys.js'
@@ -81,11 +81,9 @@ export class JobStore {
       await this.#redis.del(k.meta(job.jobId), k.counts(job.jobId), k.states(job.jobId)).catch(() => undefined)
       throw err
     }
-    // Three keys in three slots: separate commands, since a MULTI across slots fails on
+    // Two keys in two slots: separate commands, since a MULTI across slots fails on
     // Redis Cluster. The job's own keys above were written first, so a crash in between
     // leaves a job that is merely not yet listed.
-    signal?.throwIfAborted()
-    await this.#redis.sadd(k.instanceJobs(job.instanceId), job.jobId)
     signal?.throwIfAborted()
     // The primarykey's earlier job is remembered, so discard() can point `latest` back at it.
     const previous = await this.#redis.set(k.latestByPrimaryKey(job.owner, job.primaryKey), job.jobId, 'GET')
@@ -97,10 +95,11 @@ export class JobStore {
   async get (jobId: string): Promise<StoredJob | null> {
     const results = await this.#exec(this.#redis.multi()
       .hgetall(this.#keys.meta(jobId))
-      .hgetall(this.#keys.counts(jobId)))
+      .hgetall(this.#keys.counts(jobId))
+      .pttl(this.#keys.lease(jobId)))
     const meta = results[0] as Record<string, string>
     if (Object.keys(meta).length === 0) return null
-    return jobFromHashes(meta, results[1] as Record<string, string>)
+    return jobFromHashes(meta, results[1] as Record<string, string>, results[2] as number)
   }
 
   /** A job id, or one of the owner's primarykeys meaning its latest job. */
@@ -155,21 +154,24 @@ export class JobStore {
     })
   }
 
-  /** Ends a job: final state, keys set to expire, primarykey released, off the instance list. */
+  /** Ends a job: final state, lease gone, keys set to expire, primarykey released, off the queue and lease lists. */
   async finish (jobId: string, state: JobState, error?: { code: string, message: string }): Promise<void> {
     const k = this.#keys
     const meta = k.meta(jobId)
     const fields: Record<string, string> = { state, finished_at: new Date().toISOString() }
     if (error !== undefined) Object.assign(fields, { error_code: error.code, error_message: error.message })
-    const [primaryKey, instanceId, owner] = await this.#redis.hmget(meta, 'primarykey', 'instance', 'owner')
-    const multi = this.#redis.multi().hset(meta, fields).rpush(k.states(jobId), `${state} ${fields.finished_at}`)
+    const [primaryKey, owner] = await this.#redis.hmget(meta, 'primarykey', 'owner')
+    const multi = this.#redis.multi().hset(meta, fields).rpush(k.states(jobId), `${state} ${fields.finished_at}`).del(k.lease(jobId))
     for (const key of k.jobKeys(jobId)) multi.expire(key, this.#ttlSeconds)
     await this.#exec(multi)
+    // Other slots, so separate commands: a crash in between leaves an entry that whoever
+    // reads it next finds finished and drops.
+    await this.#redis.zrem(k.queue(), jobId)
+    await this.#redis.zrem(k.leases(), jobId)
     if (primaryKey !== null && primaryKey !== undefined) {
       await releaseLive(this.#redis, k, owner ?? '', primaryKey, jobId)
       await this.#redis.expire(k.latestByPrimaryKey(owner ?? '', primaryKey), this.#ttlSeconds)
     }
-    if (instanceId !== null && instanceId !== undefined) await this.#redis.srem(k.instanceJobs(instanceId), jobId)
   }
 
   /**
@@ -184,21 +186,6 @@ export class JobStore {
     await this.#redis.hset(this.#keys.meta(jobId), { ...fields, error_code: error.code, error_message: error.message })
     await this.#redis.set(this.#keys.latestByPrimaryKey(owner, primaryKey), jobId)
     await this.finish(jobId, 'failed', error)
-  }
-
-  /** Unfinished jobs owned by an instance, oldest first (resumed at start). */
-  async listOwned (instanceId: string): Promise<StoredJob[]> {
-    const jobIds = await this.#redis.smembers(this.#keys.instanceJobs(instanceId))
-    const jobs: StoredJob[] = []
-    for (const jobId of jobIds) {
-      const job = await this.get(jobId)
-      if (job === null) {
-        await this.#redis.srem(this.#keys.instanceJobs(instanceId), jobId)
-        continue
-      }
-      if (LIVE_STATES.has(job.meta.state)) jobs.push(job)
-    }
-    return jobs.sort((a, b) => (a.meta.submittedAt ?? '').localeCompare(b.meta.submittedAt ?? ''))
   }
 
   /** Job ids, newest first; ids whose keys expired are pruned from the index as met. */
@@ -227,14 +214,14 @@ export class JobStore {
    * was given up): its keys, its claim on the primarykey, and `latest` points back at the
    * primarykey's earlier job, so that job's status stays reachable by primarykey.
    */
-  async discard (jobId: string, primaryKey: string, instanceId: string, owner: string): Promise<void> {
+  async discard (jobId: string, primaryKey: string, owner: string): Promise<void> {
     const k = this.#keys
     const previous = await this.#redis.hget(k.meta(jobId), 'previous_latest')
     await restoreLatest(this.#redis, k, owner, primaryKey, jobId, previous ?? '', this.#ttlSeconds)
     await releaseLive(this.#redis, k, owner, primaryKey, jobId)
-    await this.#redis.srem(k.instanceJobs(instanceId), jobId)
     await this.#redis.zrem(k.jobsIndex(), jobId)
-    await this.#redis.del(...k.jobKeys(jobId))
+    await this.#redis.zrem(k.queue(), jobId)
+    await this.#redis.del(...k.jobKeys(jobId), k.lease(jobId))
   }
 
   /** Runs a MULTI and checks every [err, result] tuple. */

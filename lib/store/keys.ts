@@ -39,7 +39,15 @@ export class Keys {
     return `${this.#prefix}:job:{${jobId}}:states`
   }
 
-  /** All keys of one job, for expiry and deletion. */
+  /**
+   * String `<instance> <fence>` with a PX expiry: the instance running the job, under the
+   * fencing token it holds (docs/scale-out.md). Gone when the lease expired.
+   */
+  lease (jobId: string): string {
+    return `${this.#prefix}:job:{${jobId}}:lease`
+  }
+
+  /** All keys of one job that outlive it until they expire (the lease goes when it ends). */
   jobKeys (jobId: string): string[] {
     return [this.meta(jobId), this.counts(jobId), this.done(jobId), this.failed(jobId), this.results(jobId), this.states(jobId)]
   }
@@ -63,8 +71,22 @@ export class Keys {
     return `${this.#prefix}:jobs`
   }
 
-  /** Set: unfinished jobs owned by one instance, resumed by it at start. */
-  instanceJobs (instanceId: string): string {
-    return `${this.#prefix}:instance:{${instanceId}}:jobs`
+  /**
+   * Sorted set: jobs waiting for an instance to run them (new, resumed, handed over), scored
+   * by submission time so the oldest starts first. A hint kept beside each job's own state:
+   * whoever takes a job from it checks the job's lease and state first.
+   */
+  queue (): string {
+    return `${this.#prefix}:queue`
+  }
+
+  /** Sorted set: leased jobs, scored by when their lease ends (the takeover sweep reads it). */
+  leases (): string {
+    return `${this.#prefix}:leases`
+  }
+
+  /** Pub/sub channel: `wake` (a job was queued) and `control <jobId>` (cancel or pause asked). */
+  controlChannel (): string {
+    return `${this.#prefix}:control`
   }
 }

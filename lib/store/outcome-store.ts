@@ -10,14 +10,14 @@
 import { readFileSync } from 'node:fs'
 import type { Redis } from './redis.js'
 import type { Keys } from './keys.js'
-import { StateLostError } from '../errors.js'
+import { FencedError, StateLostError } from '../errors.js'
 import type { Outcome } from '../domain/outcome.js'
 import { latencyBucket } from '../domain/latency-histogram.js'
 
 const RECORD_OUTCOMES = readFileSync(new URL('./lua/record-outcomes-5.lua', import.meta.url), 'utf8')
 
 interface OutcomeCommands {
-  recordOutcomes: (meta: string, done: string, counts: string, results: string, failed: string, packed: string | Buffer) => Promise<number>
+  recordOutcomes: (meta: string, done: string, counts: string, results: string, failed: string, packed: string | Buffer, fence: string) => Promise<number>
 }
 
 export { StateLostError }
@@ -44,11 +44,14 @@ export class OutcomeStore {
 
   /**
    * Applies packed outcomes; returns how many were newly counted (0 for a replayed batch).
-   * Throws StateLostError when the job's meta hash no longer exists.
+   * Throws StateLostError when the job's meta hash no longer exists, and FencedError when
+   * `fence` (the writer's lease token) is no longer the job's newest: the check rides in the
+   * same call that counts, so fencing costs no extra round trip.
    */
-  async write (jobId: string, packed: string | Buffer): Promise<number> {
+  async write (jobId: string, packed: string | Buffer, fence?: number): Promise<number> {
     const k = this.#keys
-    const counted = await this.#redis.recordOutcomes(k.meta(jobId), k.done(jobId), k.counts(jobId), k.results(jobId), k.failed(jobId), packed)
+    const counted = await this.#redis.recordOutcomes(k.meta(jobId), k.done(jobId), k.counts(jobId), k.results(jobId), k.failed(jobId), packed, fence === undefined ? '' : String(fence))
+    if (counted === -2) throw new FencedError(`${jobId} was taken over by another instance`)
     if (counted < 0) throw new StateLostError(`state of ${jobId} is gone from Redis`)
     return counted
   }

@@ -31,7 +31,7 @@ export interface AcceptUploadDeps {
   /** Throws TargetForbiddenError when the spec's target is not allowed. */
   readonly checkTarget: (spec: JobSpec) => Promise<void> | void
   /** Hands an accepted job to the runner. */
-  readonly enqueue: (jobId: string) => void
+  readonly enqueue: (jobId: string) => Promise<void>
   readonly isAcceptingUploads: () => boolean
   /** Told the decompressed size of every upload that reached the validator. */
   readonly onUploadBytes?: (bytes: number, isAccepted: boolean) => void
@@ -86,7 +86,7 @@ export async function acceptUpload (request: UploadRequest, deps: AcceptUploadDe
     throw err
   }
   deps.onUploadBytes?.(validator.bytes, true)
-  deps.enqueue(jobId)
+  await deps.enqueue(jobId)
   return { jobId, primaryKey: spec.primaryKey, records: validator.records }
 }
 

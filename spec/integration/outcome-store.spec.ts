@@ -419,7 +419,7 @@ describe('JobStore', () => {
   }
 
   describe('finish()', () => {
-    it('releases the live pointer, sets a TTL on every job key and drops the job from its instance set', async () => {
+    it('releases the live pointer, sets a TTL on every job key, removes the lease and drops the job from the queue and lease lists', async () => {
       const job = newJob()
       await jobs.create(job)
       await jobs.markRunning(job.jobId, new Date().toISOString())
@@ -427,7 +427,9 @@ describe('JobStore', () => {
       await outcomes.write(job.jobId, pack([outcome(0), outcome(1, { ok: false, status: 500, error: 'http_status' })]))
       // Every job key exists now (meta, counts, done, failed, results, states), so each must get a TTL.
       expect(await redis.exists(...keys.jobKeys(job.jobId))).to.equal(keys.jobKeys(job.jobId).length)
-      expect(await redis.smembers(keys.instanceJobs(job.instanceId))).to.deep.equal([job.jobId])
+      await redis.set(keys.lease(job.jobId), 'instance-a 1')
+      await redis.zadd(keys.queue(), 1, job.jobId)
+      await redis.zadd(keys.leases(), 1, job.jobId)
       await jobs.finish(job.jobId, 'completed')
       expect(await jobs.findLive('', job.primaryKey)).to.equal(null)
       expect(await redis.exists(keys.liveByPrimaryKey('', job.primaryKey))).to.equal(0)
@@ -435,7 +437,7 @@ describe('JobStore', () => {
         const ttl = await redis.ttl(key)
         expect(ttl, key).to.be.above(0).and.at.most(TTL_SECONDS)
       }
-      expect(await redis.smembers(keys.instanceJobs(job.instanceId))).to.deep.equal([])
+      expect(await redis.exists(keys.lease(job.jobId), keys.queue(), keys.leases())).to.equal(0)
       const snapshot = await jobs.get(job.jobId)
       expect(snapshot?.meta.state).to.equal('completed')
       expect(Number.isNaN(Date.parse(snapshot?.meta.finishedAt ?? '')), 'finished_at is a date').to.equal(false)
@@ -531,30 +533,6 @@ describe('JobStore', () => {
     })
   })
 
-  describe('listOwned()', () => {
-    it('lists the live jobs of one instance, oldest first', async () => {
-      const older = newJob({ primaryKey: 'pk-a' })
-      const newer = newJob({ primaryKey: 'pk-b' })
-      const finished = newJob({ primaryKey: 'pk-c' })
-      const elsewhere = newJob({ primaryKey: 'pk-d', instanceId: 'instance-b' })
-      for (const job of [newer, older, finished, elsewhere]) await jobs.create(job)
-      await jobs.setLiveState(newer.jobId, 'paused')
-      await jobs.finish(finished.jobId, 'completed')
-      const owned = await jobs.listOwned('instance-a')
-      expect(owned.map((job) => job.meta.jobId)).to.deep.equal([older.jobId, newer.jobId])
-      expect(owned[1]?.meta.state).to.equal('paused')
-      expect((await jobs.listOwned('instance-b')).map((job) => job.meta.jobId)).to.deep.equal([elsewhere.jobId])
-    })
-
-    it('prunes jobs whose keys are gone', async () => {
-      const job = newJob()
-      await jobs.create(job)
-      await redis.del(...keys.jobKeys(job.jobId))
-      expect(await jobs.listOwned(job.instanceId)).to.deep.equal([])
-      expect(await redis.smembers(keys.instanceJobs(job.instanceId))).to.deep.equal([])
-    })
-  })
-
   describe('listRecent()', () => {
     it('lists jobs newest first, a page at a time', async () => {
       const created = [newJob({ primaryKey: 'pk-1' }), newJob({ primaryKey: 'pk-2' }), newJob({ primaryKey: 'pk-3' })]
@@ -582,7 +560,7 @@ describe('JobStore', () => {
     const job = newJob()
     await jobs.create(job)
     await new OutcomeStore(redis, keys).write(job.jobId, OutcomeStore.pack(outcome(0)))
-    await jobs.discard(job.jobId, job.primaryKey, job.instanceId, '')
+    await jobs.discard(job.jobId, job.primaryKey, '')
     expect(await keysUnderPrefix()).to.deep.equal([])
     expect(await jobs.get(job.jobId)).to.equal(null)
     expect(await jobs.findLive('', job.primaryKey)).to.equal(null)

@@ -36,7 +36,6 @@ describe('JobRun', function () {
       spec: job.spec,
       spoolPath: job.spoolPath,
       isResume: false,
-      isPaused: false,
       maxLineBytes: MAX_LINE_BYTES,
       outcomeBatchSize: 100,
       flushIntervalMs: 20,
@@ -85,7 +84,7 @@ describe('JobRun', function () {
     expect(sent).to.deep.equal(Array.from({ length: 30 }, (_, i) => i + 21).filter((id) => id !== 31))
   })
 
-  it('holds sending while paused and releases it on resume', async function () {
+  it('on pause() starts nothing more; drain() then lets in-flight requests finish and ends the run drained', async function () {
     const server = await useTarget(() => ({ delayMs: 100 }))
     const job = await rig.addJob({ targetPort: server.port, recordLines: recordLines(10), fields: { concurrency: 2 } })
     const run = jobRun(job)
@@ -93,27 +92,35 @@ describe('JobRun', function () {
     await server.waitForRequests(2)
     run.pause()
     expect(run.isPaused).to.equal(true)
-    await sleep(400)
+    await sleep(300)
     expect(server.requests, 'nothing new starts while paused').to.have.length(2)
-    expect(run.inFlight, 'the in-flight requests finished').to.equal(0)
-    expect(await rig.counts(job.jobId)).to.include({ count: 2 })
-
-    run.resume()
-    expect(await ended).to.equal('completed')
-    expect(server.requests).to.have.length(10)
-    expect(await rig.counts(job.jobId)).to.include({ count: 10, succeeded: 10 })
+    await run.drain(5000)
+    expect(await ended).to.equal('drained')
+    expect(await rig.counts(job.jobId), 'the in-flight requests were counted').to.include({ count: 2 })
   })
 
-  it('sends nothing when started paused, until resumed', async function () {
+  it('refuses to count under a fencing token that is no longer the newest, and ends fenced', async function () {
     const server = await useTarget()
-    const job = await rig.addJob({ targetPort: server.port, recordLines: recordLines(5) })
-    const run = jobRun(job, { isPaused: true })
+    const job = await rig.addJob({ targetPort: server.port, recordLines: recordLines(20) })
+    // Another instance took the job over: its lease bumped the token to 2.
+    await rig.redis.hset(rig.keys.meta(job.jobId), 'fence', 2)
+    expect(await jobRun(job, { fence: 1 }).run()).to.equal('fenced')
+    expect(await rig.counts(job.jobId)).to.include({ count: 0 })
+
+    expect(await jobRun(job, { fence: 2 }).run()).to.equal('completed')
+    expect(await rig.counts(job.jobId)).to.include({ count: 20, succeeded: 20 })
+  })
+
+  it('on abandon() (lease lost) stops at once and ends fenced', async function () {
+    const server = await useTarget(() => ({ delayMs: 10_000 }))
+    const job = await rig.addJob({ targetPort: server.port, recordLines: recordLines(20), fields: { concurrency: 2 } })
+    const run = jobRun(job)
     const ended = run.run()
-    await sleep(200)
-    expect(server.requests).to.have.length(0)
-    run.resume()
-    expect(await ended).to.equal('completed')
-    expect(await rig.counts(job.jobId)).to.include({ count: 5 })
+    await server.waitForRequests(2)
+    run.abandon()
+    expect(await ended).to.equal('fenced')
+    await sleep(100)
+    expect(server.requests).to.have.length(2)
   })
 
   it('on cancel(), ends cancelled: in-flight requests aborted and counted cancelled, unsent records uncounted', async function () {

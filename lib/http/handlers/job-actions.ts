@@ -1,6 +1,7 @@
 /**
- * DELETE /jobs/:id (cancel), POST /jobs/:id/pause, POST /jobs/:id/resume. Each answers 200
- * with the status object after the change; acting on a finished job is 409 invalid_state.
+ * DELETE /jobs/:id (cancel), POST /jobs/:id/pause, POST /jobs/:id/resume, on any instance
+ * whichever runs the job (runner/job-control.ts). Each answers 200 with the status object
+ * after the change; acting on a finished job is 409 invalid_state.
  */
 import type { Middleware, ParameterizedContext } from 'koa'
 import type { HttpDeps } from '../http-deps.js'
@@ -9,26 +10,24 @@ import { InvalidStateError } from '../../errors.js'
 import type { JobState } from '../../domain/job-meta.js'
 import { lookupJobStatus } from './job-lookup.js'
 
-/** What a job action uses: the runner that steers it, the store that finds it. */
-type Deps = Pick<HttpDeps, 'runner' | 'jobStore'>
+/** What a job action uses: the fleet's controls, the store that finds the job. */
+type Deps = Pick<HttpDeps, 'jobControl' | 'jobStore'>
 
 type JobAction = (deps: Deps, jobId: string, state: JobState) => Promise<void>
 
 const cancel: JobAction = async (deps, jobId, state) => {
   requireState(state, ['queued', 'running', 'paused'], 'cancel')
-  requireLocal(deps, jobId, state)
-  await deps.runner.cancel(jobId)
+  await deps.jobControl.cancel(jobId)
 }
 
 const pause: JobAction = async (deps, jobId, state) => {
   requireState(state, ['queued', 'running'], 'pause')
-  requireLocal(deps, jobId, state)
-  await deps.runner.pause(jobId)
+  await deps.jobControl.pause(jobId)
 }
 
 const resume: JobAction = async (deps, jobId, state) => {
   requireState(state, ['paused'], 'resume')
-  await deps.runner.resume(jobId)
+  await deps.jobControl.resume(jobId)
 }
 
 export const cancelHandler = (deps: Deps): Middleware<AppState> => actionHandler(deps, cancel)
@@ -47,11 +46,4 @@ function actionHandler (deps: Deps, action: JobAction): Middleware<AppState> {
 
 function requireState (state: JobState, allowed: readonly JobState[], verb: string): void {
   if (!allowed.includes(state)) throw new InvalidStateError(`cannot ${verb} a job that is ${state}`)
-}
-
-/** Only the instance running a job can act on its in-flight requests. */
-function requireLocal (deps: Deps, jobId: string, state: JobState): void {
-  if (state !== 'paused' && !deps.runner.has(jobId)) {
-    throw new InvalidStateError('this job is run by another Chronos instance; ask that one')
-  }
 }

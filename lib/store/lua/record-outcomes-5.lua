@@ -11,12 +11,19 @@
     ARGV[1] packed outcomes, one per line ending in "\n":
             index \t bucket \t ok \t status \t attempts \t time_ms \t error \t id_json [\t snippet_json]
             (ok is 0 or 1; status 0 means no HTTP status; error is empty on success)
+    ARGV[2] the writer's fencing token (the meta field `fence` of its lease), or '' when the
+            writer holds no lease (tests of the store alone)
 
   Output:
-    -1 when KEYS[1] does not exist, else the number of outcomes newly counted.
+    -1 when KEYS[1] does not exist, -2 when the fencing token is not the newest (the writer
+    was deposed: another instance took the job over), else the number of outcomes newly
+    counted.
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return -1
+end
+if ARGV[2] ~= nil and ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'fence') ~= ARGV[2] then
+  return -2
 end
 
 local packed = ARGV[1]

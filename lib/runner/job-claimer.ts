@@ -1,0 +1,96 @@
+/**
+ * Finds work for this instance's free job slots (docs/scale-out.md): the oldest queued jobs
+ * first, then jobs whose lease ended without being given back (their holder died, froze or
+ * lost Redis): those are taken over. Every candidate is only a hint until acquire() takes
+ * its lease, so instances racing for one job settle it in Redis: one wins, the rest move on.
+ *
+ * Looks when rung (`wake` on the control channel, a local upload, a slot freed) and every
+ * POLL_MS anyway, so a lost message or an expired lease costs at most that long. Each look
+ * reads a few entries of two sorted sets: O(free slots), not a scan of the keyspace.
+ */
+import type { Logger } from '../logger.js'
+import type { Lease, LeaseStore } from '../store/lease-store.js'
+
+/** How often the queue and the lease list are read when nobody rings. */
+export const POLL_MS = 1000
+
+export type Claim = 'queued' | 'takeover'
+
+export interface JobClaimerOptions {
+  readonly leases: LeaseStore
+  readonly instanceId: string
+  readonly freeSlots: () => number
+  readonly isRunningHere: (jobId: string) => boolean
+  /** A lease was taken: the job is this instance's to run now. */
+  readonly launch: (lease: Lease, claim: Claim) => void
+  readonly log: Logger
+}
+
+export class JobClaimer {
+  readonly #options: JobClaimerOptions
+  #timer: NodeJS.Timeout | null = null
+  #claiming: Promise<void> | null = null
+  #isRungAgain = false
+  /** The fleet's queue length at the last look (a gauge; exact enough for metrics). */
+  queueLength = 0
+
+  constructor (options: JobClaimerOptions) {
+    this.#options = options
+  }
+
+  start (): void {
+    this.#timer ??= setInterval(() => this.ring(), POLL_MS)
+    this.ring()
+  }
+
+  stop (): void {
+    if (this.#timer !== null) clearInterval(this.#timer)
+    this.#timer = null
+  }
+
+  /** Look for work now (coalesced: one look at a time, one more if rung meanwhile). */
+  ring (): void {
+    if (this.#claiming !== null) {
+      this.#isRungAgain = true
+      return
+    }
+    this.#claiming = this.#claimAll()
+      .catch((err: unknown) => this.#options.log.warn({ err }, 'looking for jobs to run failed'))
+      .finally(() => {
+        this.#claiming = null
+        if (this.#isRungAgain) {
+          this.#isRungAgain = false
+          this.ring()
+        }
+      })
+  }
+
+  /** Resolves once the look under way (if any) is over. */
+  async settled (): Promise<void> {
+    await this.#claiming
+  }
+
+  async #claimAll (): Promise<void> {
+    const { leases } = this.#options
+    this.queueLength = await leases.queueLength()
+    while (this.#options.freeSlots() > 0) {
+      const free = this.#options.freeSlots()
+      const queued = await leases.queued(2 * free + 4)
+      const expired = await leases.expired(free + 4)
+      const candidates: Array<[string, Claim]> = [
+        ...queued.map((jobId): [string, Claim] => [jobId, 'queued']),
+        ...expired.filter((jobId) => !queued.includes(jobId)).map((jobId): [string, Claim] => [jobId, 'takeover'])
+      ]
+      let took = 0
+      for (const [jobId, claim] of candidates) {
+        if (this.#options.freeSlots() === 0) return
+        if (this.#options.isRunningHere(jobId)) continue
+        const lease = await leases.acquire(jobId, this.#options.instanceId)
+        if (typeof lease === 'string') continue
+        took++
+        this.#options.launch(lease, claim)
+      }
+      if (took === 0) return
+    }
+  }
+}
