@@ -1,5 +1,5 @@
 # Chronos developer entry points. `make test` is what CI runs (through .ci/run).
-.PHONY: install build run test bench clean
+.PHONY: install build run fleet fleet-stop test bench clean
 
 # npm writes node_modules/.package-lock.json on every install, so it is the stamp:
 # reinstall when node_modules is missing or older than package-lock.json.
@@ -17,6 +17,14 @@ build: install
 run: build
 	scripts/ensure-redis.sh
 	@if [ -t 1 ]; then npm start | npx pino-pretty; else npm start; fi
+
+# Three instances on :8081-8083, one Redis, one spool dir (docs/scale-out.md); stopped by fleet-stop.
+fleet: build
+	scripts/ensure-redis.sh
+	scripts/fleet.sh
+
+fleet-stop:
+	scripts/fleet.sh stop
 
 # lint → typecheck → circular imports → layers point down (docs/architecture.md) → mocha under
 # c8: coverage of lib/ to stdout and coverage/, failing below the floor in package.json "c8".

@@ -46,6 +46,7 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
   const metrics = new Metrics({
     jobsByState: () => runnerRef?.jobsByState() ?? {},
     inFlightRequests: () => runnerRef?.inFlight ?? 0,
+    leases: () => ({ held: runnerRef?.activeCount ?? 0, takeovers: runnerRef?.leaseStats.takeovers ?? 0, fenced: runnerRef?.leaseStats.fenced ?? 0 }),
     isRedisUp: () => isReady(redis)
   })
   const runner = new JobRunner({

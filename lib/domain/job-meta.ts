@@ -29,6 +29,8 @@ export interface JobMeta {
   readonly instanceId: string
   /** When the holder's lease ends unless renewed; null when nobody holds one. */
   readonly leaseExpiresAt: string | null
+  /** A run of the job was opened and never closed in order: its holder died, froze or lost Redis. */
+  readonly isRunOpen: boolean
   /** What another instance asked of the job's holder and it has not yet done. */
   readonly control: 'cancel' | 'pause' | null
   /** Fingerprint of the API key that created the job, '' when the API is open. */

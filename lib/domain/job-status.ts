@@ -32,6 +32,10 @@ export interface JobStatus {
   rate: number | null
   /** Estimated milliseconds to the end at the current rate; 0 once finished. */
   eta_ms: number | null
+  /** The instance holding the job's lease, or the last one that held (or registered) it. */
+  instance: string
+  /** When the holder's lease ends unless renewed; null when no instance holds the job. */
+  lease_expires_at: string | null
   error?: { code: string, message: string }
   /** Set on a retry-failed job: the job whose failures it sends again. */
   parent_job_id?: string
@@ -73,7 +77,9 @@ export function toJobStatus ({ meta, counts }: StoredJob, nowMs: number = Date.n
     started_at: startedAt,
     finished_at: finishedAt,
     rate,
-    eta_ms: etaMs
+    eta_ms: etaMs,
+    instance: meta.instanceId,
+    lease_expires_at: meta.leaseExpiresAt
   }
   if (meta.parentJobId !== null) status.parent_job_id = meta.parentJobId
   if (meta.error !== null) status.error = { ...meta.error }

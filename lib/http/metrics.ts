@@ -10,6 +10,8 @@ export interface MetricsSources {
   /** Jobs this instance holds, by state. */
   readonly jobsByState: () => Record<string, number>
   readonly inFlightRequests: () => number
+  /** This instance's lease counts (held now; taken over and fenced since start). */
+  readonly leases: () => { held: number, takeovers: number, fenced: number }
   readonly isRedisUp: () => boolean
 }
 
@@ -57,6 +59,28 @@ export class Metrics {
       help: 'Requests to targets in flight now',
       registers,
       collect () { this.set(sources.inFlightRequests()) }
+    })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'chronos_leases_held',
+      help: 'Job leases this instance holds now',
+      registers,
+      collect () { this.set(sources.leases().held) }
+    })
+    // Counters read at scrape time: the runner counts, prom-client reports.
+    // eslint-disable-next-line no-new
+    new Counter({
+      name: 'chronos_lease_takeovers_total',
+      help: 'Jobs this instance took over from an expired lease',
+      registers,
+      collect () { this.reset(); this.inc(sources.leases().takeovers) }
+    })
+    // eslint-disable-next-line no-new
+    new Counter({
+      name: 'chronos_fencing_refusals_total',
+      help: 'Runs this instance stopped because it lost the job\'s lease (a newer token, or no renewal for a whole lease time)',
+      registers,
+      collect () { this.reset(); this.inc(sources.leases().fenced) }
     })
     // eslint-disable-next-line no-new
     new Gauge({

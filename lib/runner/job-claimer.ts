@@ -14,15 +14,13 @@ import type { Lease, LeaseStore } from '../store/lease-store.js'
 /** How often the queue and the lease list are read when nobody rings. */
 export const POLL_MS = 1000
 
-export type Claim = 'queued' | 'takeover'
-
 export interface JobClaimerOptions {
   readonly leases: LeaseStore
   readonly instanceId: string
   readonly freeSlots: () => number
   readonly isRunningHere: (jobId: string) => boolean
   /** A lease was taken: the job is this instance's to run now. */
-  readonly launch: (lease: Lease, claim: Claim) => void
+  readonly launch: (lease: Lease) => void
   readonly log: Logger
 }
 
@@ -77,18 +75,15 @@ export class JobClaimer {
       const free = this.#options.freeSlots()
       const queued = await leases.queued(2 * free + 4)
       const expired = await leases.expired(free + 4)
-      const candidates: Array<[string, Claim]> = [
-        ...queued.map((jobId): [string, Claim] => [jobId, 'queued']),
-        ...expired.filter((jobId) => !queued.includes(jobId)).map((jobId): [string, Claim] => [jobId, 'takeover'])
-      ]
+      const candidates = [...queued, ...expired.filter((jobId) => !queued.includes(jobId))]
       let took = 0
-      for (const [jobId, claim] of candidates) {
+      for (const jobId of candidates) {
         if (this.#options.freeSlots() === 0) return
         if (this.#options.isRunningHere(jobId)) continue
         const lease = await leases.acquire(jobId, this.#options.instanceId)
         if (typeof lease === 'string') continue
         took++
-        this.#options.launch(lease, claim)
+        this.#options.launch(lease)
       }
       if (took === 0) return
     }

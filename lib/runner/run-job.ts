@@ -97,7 +97,12 @@ export class JobRun {
     try {
       await pipeline(file, split, lines, records, sender, sink, { signal: this.#abort.signal })
       if (records.skipped > 0) log.info({ jobId, skipped: records.skipped }, 'resumed job skipped recorded outcomes')
-      return this.#isCancelled ? 'cancelled' : 'completed'
+      // A drain whose sender had nothing in flight ends the pipeline cleanly, not by abort:
+      // still a drain (a rate-limited job paused between two starts), or the job would end
+      // `completed` with records unsent. If every record was in fact done, the next run finds
+      // them all counted and completes it.
+      if (this.#isCancelled) return 'cancelled'
+      return this.#isDraining ? 'drained' : 'completed'
     } catch (err) {
       if (this.#isFenced || isFenced(err)) return 'fenced'
       if (isStateLost(err)) return 'state_lost'

@@ -8,7 +8,7 @@
  * renewal. The bell only makes the common case take milliseconds instead of seconds.
  */
 import { EventEmitter } from 'node:events'
-import type { Redis } from './redis.js'
+import { quitRedis, type Redis } from './redis.js'
 import type { Keys } from './keys.js'
 
 export interface ControlChannelEvents {
@@ -49,6 +49,7 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
 
   async close (): Promise<void> {
     this.removeAllListeners()
-    await this.#subscriber.quit().catch(() => this.#subscriber.disconnect())
+    // Bounded like the main connection's: with Redis away, QUIT would wait forever.
+    await quitRedis(this.#subscriber)
   }
 }

@@ -21,6 +21,7 @@ function metaFromHash (hash: Readonly<Record<string, string>>, leaseTtlMs: numbe
     spoolPath: hash.spool_path ?? '',
     instanceId: hash.instance ?? '',
     leaseExpiresAt: leaseTtlMs >= 0 ? new Date(nowMs + leaseTtlMs).toISOString() : null,
+    isRunOpen: hash.run_open === '1',
     control: hash.control === 'cancel' || hash.control === 'pause' ? hash.control : null,
     owner: hash.owner ?? '',
     submittedAt: hash.submitted_at ?? null,

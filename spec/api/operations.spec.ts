@@ -125,13 +125,15 @@ describe('operations', function () {
       expect(answer.headers.get('content-type')).to.match(/^text\/plain/)
       for (const name of [
         'chronos_records_total', 'chronos_request_duration_seconds', 'chronos_jobs', 'chronos_inflight_requests',
-        'chronos_upload_bytes_total', 'chronos_redis_up'
+        'chronos_upload_bytes_total', 'chronos_redis_up', 'chronos_leases_held', 'chronos_lease_takeovers_total',
+        'chronos_fencing_refusals_total'
       ]) {
         expect(answer.text, name).to.match(new RegExp(`^# TYPE ${name} `, 'm'))
       }
       expect(answer.text).to.match(/^# TYPE \w*event_?loop_?lag\w* /m)
       expect(answer.text).to.match(/^\w*event_?loop_?lag\w* \d/m)
       expect(sample(answer.text, 'chronos_redis_up')).to.equal(1)
+      expect(sample(answer.text, 'chronos_lease_takeovers_total')).to.equal(0)
     })
 
     it('moves during and after a job: in-flight requests, running jobs, records by outcome, durations and upload bytes', async function () {

@@ -4,7 +4,7 @@
 // receipt, and the crash-strike quarantine. Real spool files and receipts, the real stores and
 // control channel on the shared Redis, a real loopback target.
 import { existsSync } from 'node:fs'
-import { readdir } from 'node:fs/promises'
+import { readdir, unlink } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { expect } from 'chai'
 import { loadConfig } from '../../lib/config.js'
@@ -310,6 +310,19 @@ describe('JobRunner', function () {
     await other.control.resume(paused.jobId)
     await eventually(async () => expect((await stored(paused.jobId)).meta.state).to.equal('completed'), 10_000)
     expect((await stored(paused.jobId)).counts).to.include({ count: 200, succeeded: 200 })
+  })
+
+  it('ends a job it takes whose spool file is gone failed/spool_lost, instead of running forever', async function () {
+    const server = await useTarget()
+    const job = await addJob(server.port, 10)
+    await unlink(job.spoolPath)
+    const runner = await createRunner()
+
+    await runner.enqueue(job.jobId)
+    await eventually(async () => expect((await stored(job.jobId)).meta.state).to.equal('failed'))
+    expect((await stored(job.jobId)).meta.error?.code).to.equal('spool_lost')
+    expect(await rig.redis.exists(rig.keys.lease(job.jobId)), 'no lease left behind').to.equal(0)
+    expect(server.requests).to.have.length(0)
   })
 
   it('registers a job whose Redis state vanished before it started again from its receipt, and runs it', async function () {

@@ -7,7 +7,7 @@ import {
   InvalidRecordError, InvalidRequestError, InvalidStateError, JobConflictError, LineTooLargeError,
   NotFoundError, PayloadTooLargeError, ShuttingDownError, StoreUnavailableError, TargetForbiddenError,
   UnauthorizedError, UnsupportedMediaTypeError, errorCode, isChronosError, type ErrorOptions,
-  ConnectForbiddenError, InternalError, LineTooLongError, StateLostError, isStateLost
+  ConnectForbiddenError, FencedError, InternalError, LineTooLongError, StateLostError, isFenced, isStateLost
 } from '../../lib/errors.js'
 
 type ErrorClass = new (message: string, options?: ErrorOptions) => ChronosError
@@ -33,6 +33,7 @@ const catalogue: Array<[ErrorClass, string, number]> = [
 /** Errors that end something inside Chronos and never reach a client: class and code. */
 const internal: Array<[new (message: string) => InternalError, string]> = [
   [StateLostError, 'state_lost'],
+  [FencedError, 'fenced'],
   [LineTooLongError, 'line_too_long'],
   [ConnectForbiddenError, 'target_forbidden']
 ]
@@ -73,6 +74,11 @@ describe('InternalError subclasses', () => {
     expect(isStateLost(new StateLostError('gone'))).to.equal(true)
     expect(isStateLost(Object.assign(new Error('x'), { code: 'state_lost' }))).to.equal(true)
     expect(isStateLost(new Error('state_lost'))).to.equal(false)
+  })
+
+  it('isFenced() matches on the code only', () => {
+    expect(isFenced(new FencedError('taken over'))).to.equal(true)
+    expect(isFenced(new StateLostError('gone'))).to.equal(false)
   })
 })
 

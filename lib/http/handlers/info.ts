@@ -23,6 +23,7 @@ export function infoHandler (deps: Pick<Deps, 'config' | 'eventLoopDelay' | 'red
       redis: { reachable: isReachable },
       accepting_uploads: deps.isAcceptingUploads,
       jobs: { active: deps.runner.activeCount, queued: deps.runner.queuedCount },
+      leases: { held: deps.runner.activeCount, lease_ms: config.jobs.leaseMs, ...deps.runner.leaseStats },
       event_loop_delay_p99_ms: Math.round(delay.percentile(99) / 1e4) / 100,
       memory_mb: memoryMb(),
       limits: {

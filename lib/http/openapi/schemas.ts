@@ -52,7 +52,7 @@ export const schemas = {
     description: 'The status object (DESIGN §3). count == succeeded + failed; times in ms.',
     required: ['job_id', 'primarykey', 'state', 'total', 'count', 'succeeded', 'failed', 'pending', 'unsent', 'retries',
       'min_time', 'max_time', 'avg_time', 'p50_time', 'p95_time', 'p99_time', 'status_codes', 'errors',
-      'submitted_at', 'started_at', 'finished_at', 'rate', 'eta_ms'],
+      'submitted_at', 'started_at', 'finished_at', 'rate', 'eta_ms', 'instance', 'lease_expires_at'],
     properties: {
       job_id: { type: 'string', pattern: '^job-' },
       primarykey: { type: 'string' },
@@ -77,6 +77,8 @@ export const schemas = {
       finished_at: nullableString,
       rate: { ...nullableNumber, description: 'Records counted per second since the job started.' },
       eta_ms: nullableNumber,
+      instance: { type: 'string', description: 'The instance holding the job\'s lease, or the last one that held it (or registered it).' },
+      lease_expires_at: { ...nullableString, description: 'When the holder\'s lease ends unless renewed; null when no instance holds the job.' },
       concurrency_limit: { type: 'integer', minimum: 1 },
       circuit: { type: 'string', enum: ['closed', 'open', 'half_open'] },
       pause_reason: { type: 'string' },
@@ -162,7 +164,13 @@ export const schemas = {
       instance_id: { type: 'string' },
       redis: { type: 'object', required: ['reachable'], properties: { reachable: { type: 'boolean' } } },
       accepting_uploads: { type: 'boolean' },
-      jobs: { type: 'object', properties: { active: { type: 'integer' }, queued: { type: 'integer' } } },
+      jobs: { type: 'object', properties: { active: { type: 'integer' }, queued: { type: 'integer', description: 'Jobs waiting in the fleet\'s queue.' } } },
+      leases: {
+        type: 'object',
+        description: 'This instance\'s leases (docs/scale-out.md): held now, and since start the jobs taken over from an expired lease and the runs stopped by a newer fencing token.',
+        required: ['held', 'lease_ms', 'takeovers', 'fenced'],
+        properties: { held: { type: 'integer' }, lease_ms: { type: 'integer' }, takeovers: { type: 'integer' }, fenced: { type: 'integer' } }
+      },
       event_loop_delay_p99_ms: { type: 'number' },
       memory_mb: { type: 'object', additionalProperties: { type: 'number' } },
       limits: { type: 'object' }
