@@ -29,7 +29,10 @@ export interface DepsOverrides {
 
 export function buildDeps (config: Readonly<Config>, log: Logger, overrides: DepsOverrides = {}): Deps {
   const redis = createRedis(config.redis, `chronos:${config.jobs.instanceId}`)
-  redis.on('error', (err: Error) => log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'redis connection error'))
+  const logError = (err: Error, node?: string): void => log.warn({ err: { message: err.message, code: (err as { code?: string }).code }, node }, 'redis connection error')
+  redis.on('error', (err: Error) => logError(err))
+  // A cluster reports a lost connection to one of its nodes here (a single server never does).
+  redis.on('node error', (err: Error, node: string) => logError(err, node))
   const keys = new Keys(config.redis.keyPrefix)
   const jobStore = new JobStore(redis, keys, config.jobs.resultTtlSeconds)
   const outcomeStore = new OutcomeStore(redis, keys)
