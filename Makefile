@@ -1,5 +1,5 @@
 # Chronos developer entry points. `make test` is what CI runs (through .ci/run).
-.PHONY: install build run fleet fleet-stop test bench clean
+.PHONY: install build run fleet fleet-stop test test-cluster bench clean
 
 # npm writes node_modules/.package-lock.json on every install, so it is the stamp:
 # reinstall when node_modules is missing or older than package-lock.json.
@@ -34,6 +34,12 @@ test: install
 	npm run circular
 	npm run layers
 	npm test
+
+# Chronos on a real three-master Redis Cluster (spec/cluster/: redis-server --cluster-enabled
+# on free loopback ports, joined by redis-cli --cluster create). Apart from `make test` since a
+# 100,000-record job takes about a minute; .ci/run runs both.
+test-cluster: install
+	npm run test:cluster
 
 bench: build
 	npm run bench

@@ -62,9 +62,17 @@ export interface DeliveryConfig {
   readonly callbackSecret: string | null
 }
 
+/** One Redis Cluster node to start from (the client discovers the rest). */
+export interface RedisNode {
+  readonly host: string
+  readonly port: number
+}
+
 export interface RedisConfig {
-  /** @defaultValue 'redis://127.0.0.1:6379' */
+  /** Unused when `clusterNodes` is set. @defaultValue 'redis://127.0.0.1:6379' */
   readonly url: string
+  /** CHRONOS_REDIS_CLUSTER_NODES: empty means one Redis server at `url`. @defaultValue [] */
+  readonly clusterNodes: readonly RedisNode[]
   /** @defaultValue 'chronos' */
   readonly keyPrefix: string
 }
@@ -120,6 +128,21 @@ class EnvReader {
     return raw.split(',').map((item) => item.trim()).filter((item) => item !== '')
   }
 
+  /** `host:port,host:port,…` (an IPv6 host in brackets: `[::1]:7000`). */
+  hostPorts (name: string): RedisNode[] {
+    const nodes: RedisNode[] = []
+    for (const entry of this.list(name)) {
+      const match = /^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(entry)
+      const port = Number(match?.[2])
+      if (match === null || port < 1 || port > 65535) {
+        this.problems.push(`${name} entries must be host:port with a port from 1 to 65535, got ${JSON.stringify(entry)}`)
+        continue
+      }
+      nodes.push({ host: (match[1] as string).replace(/^\[(.*)\]$/, '$1'), port })
+    }
+    return nodes
+  }
+
   oneOf (name: string, fallback: string, allowed: readonly string[]): string {
     const value = this.string(name, fallback)
     if (!allowed.includes(value)) {
@@ -164,6 +187,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
   }
   const redis: RedisConfig = {
     url: read.string('REDIS_URL', 'redis://127.0.0.1:6379'),
+    clusterNodes: read.hostPorts('CHRONOS_REDIS_CLUSTER_NODES'),
     keyPrefix: read.string('CHRONOS_KEY_PREFIX', 'chronos')
   }
   const log: LogConfig = {
@@ -177,7 +201,8 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
   if (delivery.concurrency > delivery.maxConcurrency) {
     read.problems.push(`CHRONOS_CONCURRENCY (${delivery.concurrency}) must not exceed CHRONOS_MAX_CONCURRENCY (${delivery.maxConcurrency})`)
   }
-  if (!/^rediss?:\/\//.test(redis.url)) {
+  // REDIS_URL is not used on a cluster, so a leftover value there is no problem.
+  if (redis.clusterNodes.length === 0 && !/^rediss?:\/\//.test(redis.url)) {
     read.problems.push(`REDIS_URL must start with redis:// or rediss://, got ${JSON.stringify(redis.url)}`)
   }
   if (!/^[A-Za-z0-9._:-]+$/.test(redis.keyPrefix)) {

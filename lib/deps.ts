@@ -5,7 +5,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
-import { createRedis, failFast, isReady, quitRedis } from './store/redis.js'
+import { createRedis, duplicateRedis, failFast, isReady, quitRedis } from './store/redis.js'
 import { Metrics } from './http/metrics.js'
 import type { HttpDeps } from './http/http-deps.js'
 import { Keys } from './store/keys.js'
@@ -32,12 +32,15 @@ export interface DepsOverrides {
 
 export function buildDeps (config: Readonly<Config>, log: Logger, overrides: DepsOverrides = {}): Deps {
   const redis = createRedis(config.redis, `chronos:${config.jobs.instanceId}`)
-  redis.on('error', (err: Error) => log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'redis connection error'))
+  const logError = (err: Error, node?: string): void => log.warn({ err: { message: err.message, code: (err as { code?: string }).code }, node }, 'redis connection error')
+  redis.on('error', (err: Error) => logError(err))
+  // A cluster reports a lost connection to one of its nodes here (a single server never does).
+  redis.on('node error', (err: Error, node: string) => logError(err, node))
   const keys = new Keys(config.redis.keyPrefix)
   const jobStore = new JobStore(redis, keys, config.jobs.resultTtlSeconds)
   const outcomeStore = new OutcomeStore(redis, keys)
   const leaseStore = new LeaseStore(redis, keys, config.jobs.leaseMs)
-  const subscriber = redis.duplicate({ connectionName: `chronos:${config.jobs.instanceId}:control` })
+  const subscriber = duplicateRedis(redis, `chronos:${config.jobs.instanceId}:control`)
   subscriber.on('error', () => {}) // the main connection already reports Redis errors
   const channel = new ControlChannel(redis, subscriber, keys)
   const targetPolicy = createTargetPolicy(config.delivery.allowedTargets)

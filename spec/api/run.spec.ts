@@ -1,19 +1,13 @@
-import { readFile } from 'node:fs/promises'
 import { gzipSync } from 'node:zlib'
 import { expect } from 'chai'
 import { expectNothingLeft, startChronos, type Chronos } from '../helpers/chronos.js'
 import { startTarget, type Target } from '../helpers/target.js'
-import { buildUpload, makeRecords, specLine, uniquePrimaryKey } from '../helpers/ndjson.js'
+import { buildUpload, makeRecords, seedExample, specLine, uniquePrimaryKey } from '../helpers/ndjson.js'
 import { splitEvery } from '../helpers/streams.js'
-
-const SEED = new URL('../fixtures/seed-example.ndjson', import.meta.url)
 
 /** The seed example, byte for byte, but aimed at the loopback target. */
 async function seedFor (target: Target, primarykey = uniquePrimaryKey()): Promise<string> {
-  const text = await readFile(SEED, 'utf8')
-  return text
-    .replace('"protocol":"https","host":"api.example.com","port":"443"', `"protocol":"http","host":"127.0.0.1","port":"${target.port}"`)
-    .replace('"primarykey":"batch-001"', `"primarykey":"${primarykey}"`)
+  return await seedExample(target.port, primarykey)
 }
 
 describe('POST /run', function () {

@@ -1,5 +1,5 @@
 // startChronos(): the real service (lib/service.ts) on 127.0.0.1 port 0 against the shared
-// Redis (or one given), with a unique key prefix, a temporary spool dir and logs captured
+// Redis (or one given, or the Redis Cluster named by CHRONOS_REDIS_CLUSTER_NODES), with a unique key prefix, a temporary spool dir and logs captured
 // as parsed lines. stop() has SIGTERM semantics; cleanup() also deletes the test's keys and
 // spool dir. Helpers speak HTTP to it like any client would, and check what a job left behind.
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { expect } from 'chai'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { loadConfig, type Config } from '../../lib/config.js'
 import { createLogger } from '../../lib/logger.js'
 import { startService, type Service } from '../../lib/service.js'
@@ -27,8 +27,8 @@ export interface Chronos {
   readonly spoolDir: string
   /** Every log line written so far, parsed. */
   readonly logs: Array<Record<string, unknown>>
-  /** A plain client on the same Redis, for assertions on keys. */
-  readonly redis: Redis
+  /** A plain client on the same Redis (a cluster client on a cluster), for assertions on keys. */
+  readonly redis: Redis | Cluster
   stop: () => Promise<void>
   /** stop(), then remove the test's keys and spool dir. */
   cleanup: () => Promise<void>
@@ -66,7 +66,10 @@ export async function startChronos (env: Record<string, string> = {}, redisUrl =
     }
   })
   const service = await startService(config, createLogger(config.log, sink), overrides)
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+  const { clusterNodes } = config.redis
+  const redis = clusterNodes.length === 0
+    ? new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+    : new Cluster(clusterNodes.map((node) => ({ ...node })), { redisOptions: { maxRetriesPerRequest: 1 } })
   // Some specs make Redis unreachable on purpose; an unhandled 'error' event would only print noise.
   redis.on('error', () => {})
   const url = service.url
@@ -90,7 +93,8 @@ export async function startChronos (env: Record<string, string> = {}, redisUrl =
     stop: async () => await service.stop(),
     cleanup: async () => {
       await service.stop()
-      await deleteKeysWithPrefix(redisUrl, prefix).catch(() => 0)
+      const servers = redis instanceof Cluster ? redis.nodes('master').map((node) => `redis://${node.options.host}:${node.options.port}`) : [redisUrl]
+      for (const server of servers) await deleteKeysWithPrefix(server, prefix).catch(() => 0)
       redis.disconnect()
       await rm(spoolDir, { recursive: true, force: true })
     },
@@ -150,9 +154,17 @@ export async function results (chronos: Chronos, jobId: string, query = '', head
 /** What a rejected upload must not add to: Redis keys under the prefix, spool files, target requests. */
 export interface Leftovers { keys: string[], spool: string[], requests: number[] }
 
+/** Every key under the test's prefix, sorted: on a cluster, from every master. */
+export async function prefixKeys (chronos: Chronos): Promise<string[]> {
+  await chronos.redis.ping() // a cluster client knows its masters once connected
+  const servers = chronos.redis instanceof Cluster ? chronos.redis.nodes('master') : [chronos.redis]
+  const perServer = await Promise.all(servers.map(async (server) => await server.keys(`${chronos.prefix}:*`)))
+  return perServer.flat().sort()
+}
+
 export async function leftovers (chronos: Chronos, ...targets: Target[]): Promise<Leftovers> {
   return {
-    keys: (await chronos.redis.keys(`${chronos.prefix}:*`)).sort(),
+    keys: await prefixKeys(chronos),
     spool: (await chronos.spoolFiles()).sort(),
     requests: targets.map((target) => target.requests.length)
   }

@@ -1,4 +1,7 @@
 // Building uploads: a JobSpec line pointing at a loopback target, and records, as NDJSON text.
+import { readFile } from 'node:fs/promises'
+
+const SEED = new URL('../fixtures/seed-example.ndjson', import.meta.url)
 export interface SpecFields {
   primarykey?: string
   [field: string]: unknown
@@ -36,4 +39,12 @@ export function makeRecords (count: number, start = 1): RecordLine[] {
 
 export function buildUpload (port: number, records: RecordLine[], fields: SpecFields = {}): string {
   return [specLine(port, fields), ...records.map((record) => JSON.stringify(record))].join('\n') + '\n'
+}
+
+/** The contract's seed example, byte for byte, but aimed at a loopback target on `port`. */
+export async function seedExample (port: number, primarykey = uniquePrimaryKey()): Promise<string> {
+  const text = await readFile(SEED, 'utf8')
+  return text
+    .replace('"protocol":"https","host":"api.example.com","port":"443"', `"protocol":"http","host":"127.0.0.1","port":"${port}"`)
+    .replace('"primarykey":"batch-001"', `"primarykey":"${primarykey}"`)
 }

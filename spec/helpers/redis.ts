@@ -26,6 +26,12 @@ const execFileAsync = promisify(execFile)
 export interface RedisOptions {
   /** `--appendonly yes`: data survives stop()/kill() and start(). @defaultValue false */
   appendOnly?: boolean
+  /**
+   * `--cluster-enabled yes`: a node for a Redis Cluster, not yet part of one (see
+   * redis-cluster.ts). Always a spawned redis-server: a container would announce its own
+   * address, which the test process cannot reach. @defaultValue false
+   */
+  clusterNode?: boolean
 }
 
 export interface RedisHandle {
@@ -53,7 +59,8 @@ export function uniquePrefix (): string {
 
 export async function startRedis (options: RedisOptions = {}): Promise<RedisHandle> {
   const isAppendOnly = options.appendOnly ?? false
-  return (await useDocker()) ? startContainer(isAppendOnly) : startProcess(isAppendOnly)
+  const isClusterNode = options.clusterNode ?? false
+  return !isClusterNode && (await useDocker()) ? startContainer(isAppendOnly) : startProcess(isAppendOnly, isClusterNode)
 }
 
 let shared: RedisHandle | undefined
@@ -107,12 +114,15 @@ function useDocker (): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Spawned redis-server
 
-async function startProcess (isAppendOnly: boolean): Promise<RedisHandle> {
+async function startProcess (isAppendOnly: boolean, isClusterNode: boolean): Promise<RedisHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'chronos-redis-'))
   removeOnExit(dir)
   const host = '127.0.0.1'
   let child: ChildProcess | undefined
   let port = 0
+  // A cluster node also listens on a bus port (port + 10000 unless set, which can be taken or
+  // past 65535): a free one of its own, kept across stop() and start() like the port.
+  let busPort = 0
 
   async function launch (): Promise<void> {
     const prefix = await deathSignalPrefix()
@@ -126,6 +136,9 @@ async function startProcess (isAppendOnly: boolean): Promise<RedisHandle> {
       '--daemonize', 'no',
       '--logfile', '',
       '--loglevel', 'warning',
+      ...(isClusterNode
+        ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort), '--cluster-node-timeout', '5000']
+        : []),
     ]
     const command = [...prefix, ...args]
     const proc = spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -154,6 +167,7 @@ async function startProcess (isAppendOnly: boolean): Promise<RedisHandle> {
   // A free port can be taken between finding it and binding it: try a few.
   for (let attempt = 1; ; attempt++) {
     port = await freePort(host)
+    if (isClusterNode) busPort = await freePort(host)
     try {
       await launch()
       break

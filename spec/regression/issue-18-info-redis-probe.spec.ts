@@ -29,7 +29,7 @@ describe('issue 18: /info probes Redis for real', function () {
   it('says reachable: true while Redis answers', async function () {
     const answer = await chronos.get('/info')
     expect(answer.status).to.equal(200)
-    expect(answer.json.redis).to.deep.equal({ reachable: true })
+    expect(answer.json.redis).to.deep.equal({ reachable: true, cluster: false })
   })
 
   describe('when Redis is frozen', function () {
@@ -39,9 +39,9 @@ describe('issue 18: /info probes Redis for real', function () {
       // while failing a probe that waits as long as the 2 s store timeout, or for ever.
       const answer = await httpRequest(`${chronos.url}/info`, { method: 'GET', timeoutMs: 1500 })
       expect(answer.status).to.equal(200)
-      expect(answer.json.redis).to.deep.equal({ reachable: false })
+      expect(answer.json.redis).to.deep.equal({ reachable: false, cluster: false })
       proxy.thaw()
-      expect((await chronos.get('/info')).json.redis).to.deep.equal({ reachable: true })
+      expect((await chronos.get('/info')).json.redis).to.deep.equal({ reachable: true, cluster: false })
     })
 
     it('answers /readyz 503 with checks.redis false', async function () {

@@ -48,6 +48,7 @@ describe('loadConfig()', () => {
       ['delivery.allowedTargets', []],
       ['redis.url', 'redis://127.0.0.1:6379'],
       ['redis.keyPrefix', 'chronos'],
+      ['redis.clusterNodes', []],
       ['log.level', 'info']
     ]
     for (const [path, expected] of defaults) {
@@ -103,6 +104,11 @@ describe('loadConfig()', () => {
       ['REDIS_URL', 'rediss://cache.internal:6380/2', 'redis.url', 'rediss://cache.internal:6380/2'],
       ['REDIS_URL', 'redis://:secret@127.0.0.1:6379', 'redis.url', 'redis://:secret@127.0.0.1:6379'],
       ['CHRONOS_KEY_PREFIX', 'test:run-1.a_b', 'redis.keyPrefix', 'test:run-1.a_b'],
+      ['CHRONOS_REDIS_CLUSTER_NODES', '127.0.0.1:7000', 'redis.clusterNodes', [{ host: '127.0.0.1', port: 7000 }]],
+      ['CHRONOS_REDIS_CLUSTER_NODES', ' redis-0.redis:6379, redis-1.redis:6380 ,', 'redis.clusterNodes',
+        [{ host: 'redis-0.redis', port: 6379 }, { host: 'redis-1.redis', port: 6380 }]],
+      ['CHRONOS_REDIS_CLUSTER_NODES', '[::1]:7000,[fd00::2]:65535', 'redis.clusterNodes', [{ host: '::1', port: 7000 }, { host: 'fd00::2', port: 65535 }]],
+      ['CHRONOS_REDIS_CLUSTER_NODES', '  ', 'redis.clusterNodes', []],
       ['LOG_LEVEL', 'debug', 'log.level', 'debug'],
       ['LOG_LEVEL', 'silent', 'log.level', 'silent'],
       ['LOG_LEVEL', ' warn ', 'log.level', 'warn']
@@ -156,6 +162,14 @@ describe('loadConfig()', () => {
       ['CHRONOS_KEY_PREFIX', 'has space'],
       ['CHRONOS_KEY_PREFIX', 'braces{x}'],
       ['CHRONOS_KEY_PREFIX', 'slash/x'],
+      ['CHRONOS_REDIS_CLUSTER_NODES', '127.0.0.1'],
+      ['CHRONOS_REDIS_CLUSTER_NODES', ':7000'],
+      ['CHRONOS_REDIS_CLUSTER_NODES', 'host:0'],
+      ['CHRONOS_REDIS_CLUSTER_NODES', 'host:65536'],
+      ['CHRONOS_REDIS_CLUSTER_NODES', 'host:70a'],
+      ['CHRONOS_REDIS_CLUSTER_NODES', 'redis://host:7000'],
+      ['CHRONOS_REDIS_CLUSTER_NODES', '::1:7000'],
+      ['CHRONOS_REDIS_CLUSTER_NODES', 'host:7000,other'],
       ['LOG_LEVEL', 'verbose'],
       ['LOG_LEVEL', 'INFO']
     ]
@@ -166,6 +180,19 @@ describe('loadConfig()', () => {
         expect(err.problems[0]).to.include(name)
       })
     }
+
+    it('names each bad CHRONOS_REDIS_CLUSTER_NODES entry in a problem of its own', () => {
+      const err = configError({ CHRONOS_REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2,10.0.0.3:99999' })
+      expect(err.problems).to.have.lengthOf(2)
+      expect(err.problems[0]).to.include('CHRONOS_REDIS_CLUSTER_NODES').and.to.include('"10.0.0.2"')
+      expect(err.problems[1]).to.include('"10.0.0.3:99999"')
+    })
+
+    it('does not check REDIS_URL when CHRONOS_REDIS_CLUSTER_NODES is set: it is not used then', () => {
+      const config = loadConfig({ REDIS_URL: 'localhost', CHRONOS_REDIS_CLUSTER_NODES: '10.0.0.1:7000' })
+      expect(config.redis.clusterNodes).to.deep.equal([{ host: '10.0.0.1', port: 7000 }])
+      expect(configError({ REDIS_URL: 'localhost' }).problems[0]).to.include('REDIS_URL')
+    })
 
     it('refuses CHRONOS_CONCURRENCY above CHRONOS_MAX_CONCURRENCY', () => {
       const err = configError({ CHRONOS_CONCURRENCY: '300' })
@@ -223,6 +250,8 @@ describe('loadConfig()', () => {
       for (const area of Object.values(config)) expect(Object.isFrozen(area)).to.equal(true)
       expect(Object.isFrozen(config.http.apiKeys)).to.equal(true)
       expect(Object.isFrozen(config.delivery.allowedTargets)).to.equal(true)
+      const cluster = loadConfig({ CHRONOS_REDIS_CLUSTER_NODES: '10.0.0.1:7000' })
+      expect(Object.isFrozen(cluster.redis.clusterNodes[0])).to.equal(true)
     })
 
     it('throws on an attempt to change it', () => {

@@ -20,7 +20,7 @@ export function infoHandler (deps: Pick<Deps, 'config' | 'eventLoopDelay' | 'red
       uptime_s: Math.round((Date.now() - deps.startedAtMs) / 1000),
       node: process.version,
       instance_id: config.jobs.instanceId,
-      redis: { reachable: isReachable },
+      redis: { reachable: isReachable, cluster: config.redis.clusterNodes.length > 0 },
       accepting_uploads: deps.isAcceptingUploads,
       jobs: { active: deps.runner.activeCount, queued: deps.runner.queuedCount },
       leases: { held: deps.runner.activeCount, lease_ms: config.jobs.leaseMs, ...deps.runner.leaseStats },

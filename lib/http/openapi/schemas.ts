@@ -162,7 +162,14 @@ export const schemas = {
       uptime_s: { type: 'integer' },
       node: { type: 'string' },
       instance_id: { type: 'string' },
-      redis: { type: 'object', required: ['reachable'], properties: { reachable: { type: 'boolean' } } },
+      redis: {
+        type: 'object',
+        required: ['reachable', 'cluster'],
+        properties: {
+          reachable: { type: 'boolean', description: 'Redis (on a cluster: every master) answered a PING within 500 ms' },
+          cluster: { type: 'boolean', description: 'Chronos runs on Redis Cluster (CHRONOS_REDIS_CLUSTER_NODES)' }
+        }
+      },
       accepting_uploads: { type: 'boolean' },
       jobs: { type: 'object', properties: { active: { type: 'integer' }, queued: { type: 'integer', description: 'Jobs waiting in the fleet\'s queue.' } } },
       leases: {
