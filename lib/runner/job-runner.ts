@@ -16,6 +16,7 @@ import type { Outcome } from '../domain/outcome.js'
 import type { JobMeta } from '../domain/job-meta.js'
 import { JobRecovery } from './job-recovery.js'
 import { markReceiptStarted } from '../spool/job-receipt.js'
+import { InFlightBudget } from '../pipeline/in-flight-budget.js'
 
 /** Runs in a row that the process died under without progress before a job is quarantined. */
 const POISON_STRIKES = 2
@@ -41,12 +42,15 @@ export class JobRunner {
   readonly #settled = new Map<string, Promise<void>>()
   readonly #cancelRequested = new Set<string>()
   readonly #ending: JobEnding
+  /** CHRONOS_MAX_IN_FLIGHT, shared fairly by the running jobs (in-flight-budget.ts). */
+  readonly #budget: InFlightBudget
   #isClosing = false
   readonly #recovery: JobRecovery
 
   constructor (deps: JobRunnerDeps) {
     this.#deps = deps
     this.#ending = new JobEnding(deps)
+    this.#budget = new InFlightBudget(deps.jobs.maxInFlight)
     this.#recovery = new JobRecovery({ spoolDir: deps.upload.spoolDir, instanceId: deps.jobs.instanceId, jobStore: deps.jobStore, log: deps.log })
   }
 
@@ -211,6 +215,8 @@ export class JobRunner {
       outcomeStore: this.#deps.outcomeStore,
       createConnector: this.#deps.createConnector,
       onOutcome: this.#deps.onOutcome,
+      budget: this.#budget,
+      owner: meta.owner,
       log
     })
     this.#active.set(jobId, run)
