@@ -33,8 +33,10 @@ export interface UploadConfig {
 }
 
 export interface JobsConfig {
-  /** @defaultValue 4 */
+  /** Jobs running at once; the rest wait `queued`. @defaultValue 16 */
   readonly maxActiveJobs: number
+  /** Requests in flight at once across the instance's jobs, shared fairly between them. @defaultValue 512 */
+  readonly maxInFlight: number
   /** Finished jobs' keys expire after this. @defaultValue 604800 (7 days) */
   readonly resultTtlSeconds: number
   /** Names the instance in logs, metrics and the status object's `instance`. @defaultValue os.hostname() */
@@ -170,7 +172,8 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     minFreeBytes: read.integer('CHRONOS_SPOOL_MIN_FREE_BYTES', 100 * MIB, 0, Number.MAX_SAFE_INTEGER)
   }
   const jobs: JobsConfig = {
-    maxActiveJobs: read.integer('CHRONOS_MAX_ACTIVE_JOBS', 4, 1, 1024),
+    maxActiveJobs: read.integer('CHRONOS_MAX_ACTIVE_JOBS', 16, 1, 1024),
+    maxInFlight: read.integer('CHRONOS_MAX_IN_FLIGHT', 512, 1, 1_000_000),
     resultTtlSeconds: read.integer('CHRONOS_RESULT_TTL', 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
     instanceId: read.string('CHRONOS_INSTANCE_ID', hostname()),
     leaseMs: read.integer('CHRONOS_LEASE_MS', 15_000, 300, 3_600_000),

@@ -1,16 +1,14 @@
 /** What a sender is given, and what it tracks per record (sender.ts). */
 import type { JobRecord } from '../domain/record.js'
 import type { AttemptSender, Attempt } from '../delivery/send-record.js'
-import type { RateLimiter } from '../delivery/rate-limiter.js'
+import type { SendSlotsOptions } from './send-slots.js'
 
 /** Delay before attempt `attemptsMade + 1`, or null when the record is finished. */
 export type RetryDecision = (attempt: Attempt, attemptsMade: number) => number | null
 
-export interface SenderOptions {
-  readonly maxInFlight: number
+export interface SenderOptions extends SendSlotsOptions {
   readonly attempt: AttemptSender
   readonly retryDelayMs: RetryDecision
-  readonly rateLimiter?: RateLimiter | undefined
   /** Records waiting for a retry at once before new records stop starting. @defaultValue 4 × maxInFlight */
   readonly maxWaiting?: number
 }

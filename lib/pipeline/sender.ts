@@ -4,7 +4,8 @@
  * request would stall every finished one behind it). At most `maxInFlight` attempts run;
  * records are taken (and parsed) only as slots free and while the sink takes the outcomes
  * (push() said so), so backpressure reaches the disk read and no queue grows with the job.
- * Retries wait in a RetryBacklog and go before new records; a RateGate spaces starts;
+ * Retries wait in a RetryBacklog and go before new records; SendSlots decides each start
+ * (the job's own cap, its fair share of the instance's InFlightBudget, the rate gate);
  * outcomes cross to the sink one array per event-loop turn (OutcomeGatherer).
  * pauseSending() starts nothing (rate-held starts give their slot back); stopIntake() drops
  * what has not started and ends once in-flight attempts have; abortInFlight() cancels those.
@@ -15,7 +16,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import type { RecordBatch } from './record-batches.js'
 import { toOutcome, type Attempt } from '../delivery/send-record.js'
-import { RateGate } from './rate-gate.js'
+import { SendSlots } from './send-slots.js'
 import { RetryBacklog } from './retry-backlog.js'
 import { OutcomeGatherer } from './outcome-gatherer.js'
 import { BatchCursor } from './batch-cursor.js'
@@ -29,17 +30,15 @@ export function createSender (options: SenderOptions): Sender {
 
 export class Sender extends Transform {
   readonly #options: SenderOptions
-  readonly #maxInFlight: number
   readonly #maxWaiting: number
   readonly #abort = new AbortController()
-  /** Spaces starts when the job has a rate limit; a held start keeps its slot. */
-  readonly #rateGate: RateGate<Work> | null
+  /** Whether one more attempt may start: the job's cap, the instance's budget, the rate limit. */
+  readonly #slots: SendSlots<Work>
   /** Records waiting for a retry, and retries due (started before any new record). */
   readonly #retries: RetryBacklog<Work>
   /** Where new records are taken from. */
   readonly #cursor = new BatchCursor()
   readonly #outcomes: OutcomeGatherer
-  #inFlight = 0
   #flushCallback: TransformCallback | null = null
   #isPumpQueued = false
   /** What the last push() said: false once the sink is backed up, until it reads again. */
@@ -53,14 +52,13 @@ export class Sender extends Transform {
     // and a few outcome arrays wait for the sink (which buffers 16 more) before intake stops.
     super({ writableObjectMode: true, readableObjectMode: true, writableHighWaterMark: 1, readableHighWaterMark: 4 })
     this.#options = options
-    this.#maxInFlight = options.maxInFlight
     this.#maxWaiting = options.maxWaiting ?? 4 * options.maxInFlight
-    this.#rateGate = options.rateLimiter === undefined ? null : new RateGate(options.rateLimiter, (work) => this.#attempt(work))
+    this.#slots = new SendSlots(options, (work) => this.#attempt(work), () => this.#queuePump())
     this.#retries = new RetryBacklog(() => this.#pumpAndSettle())
     this.#outcomes = new OutcomeGatherer((outcomes) => { if (!this.destroyed) this.#canPush = this.push(outcomes) })
   }
 
-  get inFlight (): number { return this.#inFlight }
+  get inFlight (): number { return this.#slots.inFlight }
 
   /** Records waiting for a retry timer. */
   get waiting (): number { return this.#retries.waiting }
@@ -68,11 +66,13 @@ export class Sender extends Transform {
   pauseSending (): void {
     this.#isPaused = true
     // Rate-held starts go back first, to be rescheduled through the limiter on resume.
-    this.#retries.putFirst(this.#takeRateHeld())
+    this.#retries.putFirst(this.#slots.takeRateHeld())
+    this.#slots.setActive(false)
   }
 
   resumeSending (): void {
     this.#isPaused = false
+    this.#slots.setActive(true)
     this.#pump()
   }
 
@@ -82,7 +82,8 @@ export class Sender extends Transform {
     // Waiting retries and rate-held starts never began: dropped without an outcome, so a
     // resumed job sends them again and a cancelled one counts them as unsent.
     this.#retries.clear()
-    this.#takeRateHeld()
+    this.#slots.takeRateHeld()
+    this.#slots.setActive(false)
     this.#settle()
   }
 
@@ -106,7 +107,7 @@ export class Sender extends Transform {
   override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
     this.#outcomes.cancel()
     this.#retries.clear()
-    this.#rateGate?.takeBack()
+    this.#slots.close()
     this.#abort.abort(err ?? undefined)
     callback(err)
   }
@@ -134,11 +135,15 @@ export class Sender extends Transform {
    * outage); only the outcomes it has not read can.
    */
   #pump (): void {
-    while (!this.#isPaused && !this.#isStopping && this.#inFlight < this.#maxInFlight && this.#canPush) {
+    while (!this.#isPaused && !this.#isStopping && this.#canPush && this.#slots.take()) {
       const retry = this.#retries.shift()
-      if (retry !== undefined) this.#launch(retry)
-      else if (!this.#startNext()) break
+      if (retry !== undefined) this.#slots.launch(retry)
+      else if (!this.#startNext()) {
+        this.#slots.release()
+        break
+      }
     }
+    this.#slots.endTurn()
     if (!this.#isStopping) this.#cursor.releaseIfSpent()
   }
 
@@ -148,7 +153,7 @@ export class Sender extends Transform {
     for (let item = this.#cursor.next(); item !== null; item = this.#cursor.next()) {
       if ('invalid' in item) this.#emitInvalid(item.index, 'null', 0)
       else {
-        this.#launch({ record: item, attempts: 0, hasThrown: false })
+        this.#slots.launch({ record: item, attempts: 0, hasThrown: false })
         return true
       }
     }
@@ -160,19 +165,6 @@ export class Sender extends Transform {
     this.#outcomes.add({ index, idJson, ok: false, status: null, attempts, timeMs: 0, error: 'invalid_record' })
   }
 
-  #launch (work: Work): void {
-    this.#inFlight++
-    if (this.#rateGate === null) this.#attempt(work)
-    else this.#rateGate.admit(work)
-  }
-
-  /** Rate-held starts, in reservation order, taken back with their slots. */
-  #takeRateHeld (): Work[] {
-    const held = this.#rateGate?.takeBack() ?? []
-    this.#inFlight -= held.length
-    return held
-  }
-
   #attempt (work: Work): void {
     try {
       this.#options.attempt(work.record, this.#abort.signal, (result) => this.#onAttempt(work, result))
@@ -180,7 +172,7 @@ export class Sender extends Transform {
       // This record broke its attempt (house rule 4: a bad record is data). Pumping on in
       // the next tick: a run of such records must not recurse through #pump.
       work.hasThrown = true
-      this.#inFlight--
+      this.#slots.release()
       this.#emitInvalid(work.record.index, work.record.idJson, work.attempts)
       this.#queuePump()
     }
@@ -188,7 +180,7 @@ export class Sender extends Transform {
 
   #onAttempt (work: Work, result: Attempt | Error): void {
     if (work.hasThrown) return
-    this.#inFlight--
+    this.#slots.release()
     if (result instanceof Error) return this.#failed(result)
     if (this.destroyed) return
     // A throw here is a bug of ours; inside undici's callbacks it would be swallowed.
@@ -226,7 +218,7 @@ export class Sender extends Transform {
   /** Ends the stream once every record has its outcome (or, stopping, once in-flight ones have). */
   #settle (): void {
     if (this.#isStopping) return this.#endIfDrained()
-    const isIdle = this.#inFlight === 0 && this.#retries.isEmpty && !this.#cursor.isHolding
+    const isIdle = this.#slots.inFlight === 0 && this.#retries.isEmpty && !this.#cursor.isHolding
     if (isIdle && this.#flushCallback !== null) {
       const flush = this.#flushCallback
       this.#flushCallback = null
@@ -236,7 +228,7 @@ export class Sender extends Transform {
   }
 
   #endIfDrained (): void {
-    if (this.#inFlight > 0 || this.#hasEnded) return
+    if (this.#slots.inFlight > 0 || this.#hasEnded) return
     this.#hasEnded = true
     this.#outcomes.flush()
     const flush = this.#flushCallback

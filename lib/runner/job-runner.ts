@@ -13,6 +13,7 @@ import { JobClaimer } from './job-claimer.js'
 import { LeaseKeeper } from './lease-keeper.js'
 import { ActiveJobs, type ActiveJob } from './active-jobs.js'
 import { LeasedJob } from './leased-job.js'
+import { InFlightBudget } from '../pipeline/in-flight-budget.js'
 
 import type { JobRunnerDeps, LeaseStats } from './runner-deps.js'
 
@@ -31,7 +32,7 @@ export class JobRunner {
   constructor (deps: JobRunnerDeps) {
     this.#deps = deps
     this.ending = new JobEnding(deps)
-    this.#leased = new LeasedJob(deps, this.ending, this.leaseStats, () => this.#isClosing)
+    this.#leased = new LeasedJob(deps, this.ending, this.leaseStats, new InFlightBudget(deps.jobs.maxInFlight), () => this.#isClosing)
     this.#recovery = new JobRecovery({ spoolDir: deps.upload.spoolDir, instanceId: deps.jobs.instanceId, jobStore: deps.jobStore, leaseStore: deps.leaseStore, log: deps.log })
     this.#claimer = new JobClaimer({
       leases: deps.leaseStore,

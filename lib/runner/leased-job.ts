@@ -13,6 +13,7 @@ import { JobRun } from './run-job.js'
 import type { JobEnding } from './job-ending.js'
 import type { ActiveJob } from './active-jobs.js'
 import type { JobRunnerDeps, LeaseStats } from './runner-deps.js'
+import type { InFlightBudget } from '../pipeline/in-flight-budget.js'
 
 /** Runs in a row that the process died under without progress before a job is quarantined. */
 const POISON_STRIKES = 2
@@ -21,12 +22,15 @@ export class LeasedJob {
   readonly #deps: JobRunnerDeps
   readonly #ending: JobEnding
   readonly #stats: LeaseStats
+  /** CHRONOS_MAX_IN_FLIGHT, shared fairly by the instance's running jobs (in-flight-budget.ts). */
+  readonly #budget: InFlightBudget
   readonly #isClosing: () => boolean
 
-  constructor (deps: JobRunnerDeps, ending: JobEnding, stats: LeaseStats, isClosing: () => boolean) {
+  constructor (deps: JobRunnerDeps, ending: JobEnding, stats: LeaseStats, budget: InFlightBudget, isClosing: () => boolean) {
     this.#deps = deps
     this.#ending = ending
     this.#stats = stats
+    this.#budget = budget
     this.#isClosing = isClosing
   }
 
@@ -70,6 +74,8 @@ export class LeasedJob {
       outcomeStore: this.#deps.outcomeStore,
       createConnector: this.#deps.createConnector,
       onOutcome: this.#deps.onOutcome,
+      budget: this.#budget,
+      owner: meta.owner,
       log
     })
     const startMs = performance.now()

@@ -26,6 +26,7 @@ import { RateLimiter } from '../delivery/rate-limiter.js'
 import { openSpoolLines } from '../spool/spool-reader.js'
 import { createRecordBatcher, type RecordBatcherOptions } from '../pipeline/record-batches.js'
 import { createSender, type Sender } from '../pipeline/sender.js'
+import type { InFlightBudget } from '../pipeline/in-flight-budget.js'
 import { createStatusSink, type StatusSink } from '../pipeline/status-sink.js'
 
 export type RunEnd = 'completed' | 'drained' | 'cancelled' | 'state_lost' | 'fenced'
@@ -47,6 +48,10 @@ export interface RunJobOptions {
   readonly outcomeStore: OutcomeStore
   readonly createConnector: ConnectorFactory
   readonly onOutcome?: ((outcome: Outcome) => void) | undefined
+  /** The instance's in-flight budget, shared fairly with its other running jobs. @defaultValue none */
+  readonly budget?: InFlightBudget | undefined
+  /** The job's API key fingerprint ('' when the API is open): its share of the budget counts under it. */
+  readonly owner?: string | undefined
   readonly log: Logger
 }
 
@@ -79,7 +84,9 @@ export class JobRun {
       maxInFlight: spec.concurrency,
       attempt: sendAttempt,
       retryDelayMs: (attempt, attemptsMade) => retryDelayMs(attempt, attemptsMade, spec.maxAttempts),
-      rateLimiter: spec.rateLimit === null ? undefined : new RateLimiter(spec.rateLimit, spec.rateBurst ?? 1)
+      rateLimiter: spec.rateLimit === null ? undefined : new RateLimiter(spec.rateLimit, spec.rateBurst ?? 1),
+      budget: this.#options.budget,
+      owner: this.#options.owner
     })
     const sink = this.#sink = createStatusSink({
       batchSize: this.#options.outcomeBatchSize,

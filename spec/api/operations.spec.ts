@@ -536,6 +536,7 @@ describe('operations', function () {
       expect(info.jobs.queued).to.be.a('number')
       expect(info.limits).to.be.an('object')
       expect(info.limits.max_upload_bytes).to.equal(123456789)
+      expect(info.limits).to.deep.include({ max_active_jobs: 16, max_in_flight: 512 })
     })
 
     it('holds no secret: neither API key, nor the callback secret, nor the Redis URL', async function () {

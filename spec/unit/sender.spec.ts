@@ -13,6 +13,7 @@ import type { Attempt, AttemptSender } from '../../lib/delivery/send-record.js'
 import type { Outcome } from '../../lib/domain/outcome.js'
 import type { JobRecord } from '../../lib/domain/record.js'
 import { RecordBatch, type ParsedLine } from '../../lib/pipeline/record-batches.js'
+import { InFlightBudget } from '../../lib/pipeline/in-flight-budget.js'
 
 function record (index: number): JobRecord {
   return { index, id: `r${index}`, idJson: `"r${index}"`, payload: `{"n":${index}}` }
@@ -746,6 +747,64 @@ describe('createSender()', () => {
       expect(attempts.started).to.deep.equal([0, 1])
       expect(indexes(sink.outcomes).sort()).to.deep.equal([0, 1])
       expect(sink.outcomes.every((outcome) => outcome.error === 'cancelled')).to.equal(true)
+    })
+  })
+
+  describe('sharing an InFlightBudget', () => {
+    it('gives a small sender its share of a budget a big one fills, within the budget and its own maxInFlight', async () => {
+      const budget = new InFlightBudget(8)
+      let mostOfBudget = 0
+      const body = async (): Promise<Attempt> => {
+        mostOfBudget = Math.max(mostOfBudget, budget.inFlight)
+        await sleep(2)
+        return OK
+      }
+      const big = probe(body)
+      const small = probe(body)
+      const bigDone = run(countingSource(records(2000)).stream, sender(big.attempt, { maxInFlight: 8, budget, owner: 'k1' }), collectingSink().stream)
+      await until(() => budget.inFlight === 8, 'the big sender fills the budget')
+      const sink = collectingSink()
+      await run(countingSource(records(30)).stream, sender(small.attempt, { maxInFlight: 3, budget, owner: 'k2' }), sink.stream)
+      expect(sink.outcomes).to.have.length(30)
+      expect(small.maxInFlight()).to.equal(3)
+      expect(big.started.length, 'the big sender still runs').to.be.below(2000)
+      await bigDone
+      expect(mostOfBudget).to.equal(8)
+      expect([budget.inFlight, budget.jobs], 'every slot back, both senders gone').to.deep.equal([0, 0])
+    })
+
+    it('gives back the slots of retries, a record that throws, rate-held starts and a pause', async () => {
+      const budget = new InFlightBudget(4)
+      const attempts = probe(async (rec, _signal, attemptNumber) => rec.index % 3 === 0 && attemptNumber === 1 ? UNAVAILABLE : OK)
+      const attempt: AttemptSender = (rec, signal, done) => {
+        if (rec.index === 5) throw new URIError('URI malformed')
+        attempts.attempt(rec, signal, done)
+      }
+      const sink = collectingSink()
+      const stage = sender(attempt, { maxInFlight: 4, budget, retryDelayMs: retryFailures(2, 1), rateLimiter: new RateLimiter(200) })
+      const done = run(countingSource(records(20)).stream, stage, sink.stream)
+      await until(() => sink.outcomes.length >= 5, 'five outcomes')
+      stage.pauseSending()
+      expect(budget.inFlight, 'held starts gave their budget slots back').to.equal(stage.inFlight)
+      await sleep(20)
+      stage.resumeSending()
+      await done
+      expect(sink.outcomes).to.have.length(20)
+      expect([budget.inFlight, budget.jobs]).to.deep.equal([0, 0])
+    })
+
+    it('leaves the budget when torn down mid-run', async () => {
+      const budget = new InFlightBudget(4)
+      const attempts = probe(async (_rec, signal) => {
+        if (!signal.aborted) await once(signal, 'abort')
+        return CANCELLED
+      })
+      const controller = new AbortController()
+      const done = pipeline(countingSource(records(10)).stream, sender(attempts.attempt, { budget }), collectingSink().stream, { signal: controller.signal })
+      await until(() => budget.inFlight === 4, 'four in flight')
+      controller.abort()
+      await done.catch(() => {})
+      expect([budget.inFlight, budget.jobs]).to.deep.equal([0, 0])
     })
   })
 })

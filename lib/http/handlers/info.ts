@@ -30,6 +30,7 @@ export function infoHandler (deps: Pick<Deps, 'config' | 'eventLoopDelay' | 'red
         concurrency: config.delivery.concurrency,
         max_concurrency: config.delivery.maxConcurrency,
         max_active_jobs: config.jobs.maxActiveJobs,
+        max_in_flight: config.jobs.maxInFlight,
         max_upload_bytes: config.upload.maxUploadBytes,
         max_line_bytes: config.upload.maxLineBytes,
         timeout_ms: config.delivery.timeoutMs,
