@@ -11,6 +11,7 @@
 //   - lib/runner/job-control.ts + store/control-channel.ts: operations from any instance;
 //   - lib/runner/job-runner.ts close(): SIGTERM hands jobs over at once.
 import { randomUUID } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -117,6 +118,34 @@ describe('a fleet of three instances on one Redis and one spool dir', function (
     expect(done).to.include({ total, count: total, succeeded: total, failed: 0 })
     const ledger = expectEveryIdDelivered(rig.target.requests, jobId, total)
     expect(ledger.duplicates, 'a pause drains, so nothing is sent twice').to.equal(0)
+  })
+
+  it('an upload in progress on A survives B starting up on the same spool dir, and is accepted', async function () {
+    const [a] = await startFleet(1) as [ChronosProcess]
+    const total = 500
+    const body = buildUpload(rig.target.port, makeRecords(total), { primarykey: uniquePrimaryKey() })
+    const cut = body.indexOf('\n', Math.floor(body.length / 2)) + 1
+    const answer = new Promise<{ status: number, json: any }>((resolve, reject) => {
+      const upload = httpRequest(`${a.url}/run`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } }, (res) => {
+        let text = ''
+        res.on('data', (chunk: Buffer) => { text += chunk.toString() })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }))
+      })
+      upload.on('error', reject)
+      upload.write(body.slice(0, cut))
+      // Half the upload is in A's spool dir as a partial file while B starts and sweeps.
+      eventually(async () => expect((await a.spoolFiles()).filter((name) => name.endsWith('.partial'))).to.have.length(1))
+        .then(async () => await startChronosProcess({ ...a.options, instanceId: `fleet-b-${randomUUID().slice(0, 8)}` }))
+        .then(async (b) => {
+          expect((await b.spoolFiles()).filter((name) => name.endsWith('.partial')), 'B kept A\'s upload').to.have.length(1)
+          upload.end(body.slice(cut))
+        })
+        .catch(reject)
+    })
+    const { status, json } = await answer
+    expect(status).to.equal(202)
+    const done = await a.waitForState(json.job_id, ['completed'], 60_000)
+    expect(done).to.include({ total, count: total, succeeded: total })
   })
 
   it('SIGKILL of the holder mid-job: a survivor takes it over within the lease plus 5 s, counts exact', async function () {
