@@ -39,7 +39,10 @@ export class LeasedJob {
     const { lease } = job
     const jobId = lease.jobId
     const stored = await jobStore.get(jobId)
-    if (stored === null || stored.meta.state === 'paused' || stored.meta.finishedAt !== null) return await leaseStore.release(lease)
+    if (stored === null || stored.meta.state === 'paused' || stored.meta.finishedAt !== null) {
+      job.keeper.stop()
+      return await leaseStore.release(lease)
+    }
     const { meta, counts } = stored
     if (meta.state === 'running' && meta.isRunOpen) {
       this.#stats.takeovers++
@@ -89,7 +92,10 @@ export class LeasedJob {
     }
     const durationMs = Math.round(performance.now() - startMs)
     // Ending a job is the holder's alone: a deposed holder writes nothing more.
-    if (end === 'fenced' || (end !== 'state_lost' && !await job.keeper.confirm())) {
+    const isStillHolder = end !== 'fenced' && (end === 'state_lost' || await job.keeper.confirm())
+    // No renewal may land after what follows gives the lease up (it would find it gone).
+    job.keeper.stop()
+    if (end === 'fenced' || !isStillHolder) {
       this.#stats.fenced++
       log.warn({ durationMs }, 'job taken over by another instance: stopped here')
       return
@@ -113,6 +119,7 @@ export class LeasedJob {
   /** A job taken but asked to stop before its run began: it ends, pauses or goes back to the queue. */
   async #stopBeforeRun (job: ActiveJob, meta: JobMeta, spec: JobSpec, log: Logger): Promise<void> {
     const { jobStore, leaseStore } = this.#deps
+    job.keeper.stop()
     if (job.stopping === 'cancel') return await this.#ending.finish(meta.jobId, 'cancelled', meta.spoolPath, spec, log)
     await jobStore.closeRun(meta.jobId)
     if (job.stopping === 'pause') {

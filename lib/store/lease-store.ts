@@ -69,13 +69,16 @@ export class LeaseStore {
 
   /**
    * Extends a lease the holder still holds. Resolves to the job's control request ('' when
-   * none), or null when the lease is lost: another instance holds a newer token.
+   * none), or null when the lease is no longer the holder's (expired, released, or taken).
    */
   async renew (lease: Lease): Promise<ControlRequest | '' | null> {
     const k = this.#keys
     const control = await this.#redis.renewLease(k.meta(lease.jobId), k.lease(lease.jobId), lease.instanceId, String(lease.fence), this.leaseMs)
     if (control === null) return null
-    await this.#redis.zadd(k.leases(), Date.now() + this.leaseMs, lease.jobId)
+    // XX: only moves an entry that is there. A renewal racing the job's end must not add
+    // back the entry finish() just removed (a stale entry costs every instance a wasted
+    // acquire); an entry that is missing is found by the spool sweep instead.
+    await this.#redis.zadd(k.leases(), 'XX', Date.now() + this.leaseMs, lease.jobId)
     return control === 'cancel' || control === 'pause' ? control : ''
   }
 

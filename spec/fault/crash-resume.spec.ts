@@ -131,19 +131,22 @@ describe('crash (SIGKILL) and resume', function () {
   })
 
   it('another instance sharing Redis and the spool dir takes the job over once the dead holder\'s lease ends', async function () {
-    const total = 1000
+    const total = 10_000
     const first = await start()
     const primarykey = uniquePrimaryKey()
     const answer = await first.upload(buildUpload(rig.target.port, makeRecords(total), { primarykey, concurrency: CONCURRENCY }))
     expect(answer.status, answer.text).to.equal(202)
     const jobId: string = answer.json.job_id
+    // Same Redis, key prefix and spool dir; another name (a rescheduled pod): nothing depends
+    // on the dead instance coming back. Running before the crash, so its start-up time does
+    // not count against the takeover.
+    const other = await start({ prefix: first.prefix, spoolDir: first.spoolDir, instanceId: `other-${randomUUID()}` })
     await rig.target.waitForRequests(200, 30_000)
+    const beforeCrash = (await other.get(`/status?key=${jobId}`)).json
+    expect(beforeCrash, 'the job stays with its holder while it lives, and is still running').to.include({ instance: first.instanceId, state: 'running' })
     await crash(first)
     const crashedAtMs = Date.now()
 
-    // Same Redis, key prefix and spool dir; another name (a rescheduled pod): nothing depends
-    // on the dead instance coming back.
-    const other = await start({ prefix: first.prefix, spoolDir: first.spoolDir, instanceId: `other-${randomUUID()}` })
     await eventually(async () => expect((await other.get(`/status?key=${jobId}`)).json.instance).to.equal(other.options.instanceId), LEASE_MS + 5000)
     expect(Date.now() - crashedAtMs, 'taken over within the lease plus 5 s').to.be.below(LEASE_MS + 5000)
     const status = await other.waitForState(jobId, undefined, 60_000)

@@ -41,15 +41,20 @@ describe('a fleet of three instances on one Redis and one spool dir', function (
     await rm(spoolDir, { recursive: true, force: true })
   })
 
+  /** Started one after the other: three processes compiling at once on two cores start slowly. */
   async function startFleet (size = 3): Promise<ChronosProcess[]> {
     const prefix = uniquePrefix()
-    return await Promise.all(Array.from({ length: size }, async (_, i) => await startChronosProcess({
-      redisUrl: sharedRedis().url,
-      prefix,
-      spoolDir,
-      instanceId: `fleet-${i}-${randomUUID().slice(0, 8)}`,
-      env: { CHRONOS_LEASE_MS: String(LEASE_MS), CHRONOS_OUTCOME_BATCH_SIZE: String(OUTCOME_BATCH_SIZE), CHRONOS_SHUTDOWN_GRACE_MS: '5000' }
-    })))
+    const fleet: ChronosProcess[] = []
+    for (let i = 0; i < size; i++) {
+      fleet.push(await startChronosProcess({
+        redisUrl: sharedRedis().url,
+        prefix,
+        spoolDir,
+        instanceId: `fleet-${i}-${randomUUID().slice(0, 8)}`,
+        env: { CHRONOS_LEASE_MS: String(LEASE_MS), CHRONOS_OUTCOME_BATCH_SIZE: String(OUTCOME_BATCH_SIZE), CHRONOS_SHUTDOWN_GRACE_MS: '5000' }
+      }))
+    }
+    return fleet
   }
 
   async function upload (via: ChronosProcess, total: number): Promise<string> {
