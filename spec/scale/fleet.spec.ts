@@ -6,7 +6,8 @@
 // Mechanisms under test (docs/scale-out.md):
 //   - lib/store/lease-store.ts + lua/acquire-lease.lua, renew-lease.lua: leases and tokens;
 //   - lib/store/lua/record-outcomes-5.lua: a write under an old token is refused;
-//   - lib/runner/lease-keeper.ts: a holder that could not renew for a lease time stops;
+//   - lib/runner/lease-keeper.ts: a holder that could not renew for a lease time stops (Redis
+//     cut off by a freezing proxy);
 //   - lib/runner/job-claimer.ts: queued jobs and expired leases are taken;
 //   - lib/runner/job-control.ts + store/control-channel.ts: operations from any instance;
 //   - lib/runner/job-runner.ts close(): SIGTERM hands jobs over at once.
@@ -20,6 +21,7 @@ import { expect } from 'chai'
 import { startChronosProcess, type ChronosProcess } from '../helpers/chronos-process.js'
 import { useFaultRig } from '../helpers/fault-rig.js'
 import { eventually, expectEveryIdDelivered } from '../helpers/ledger.js'
+import { startFreezableProxy } from '../helpers/freezable-proxy.js'
 import { buildUpload, makeRecords, uniquePrimaryKey } from '../helpers/ndjson.js'
 import { sharedRedis, uniquePrefix } from '../helpers/redis.js'
 
@@ -184,6 +186,30 @@ describe('a fleet of three instances on one Redis and one spool dir', function (
     const ledger = expectEveryIdDelivered(rig.target.requests, jobId, total)
     // Counted once each however often sent: the status agrees with the ledger's distinct ids.
     expect(ledger.byId.size).to.equal(done.count)
+  })
+
+  it('the holder loses Redis for longer than its lease: it stops, another takes over, its late writes are refused', async function () {
+    const prefix = uniquePrefix()
+    const proxy = await startFreezableProxy(sharedRedis().host, sharedRedis().port)
+    try {
+      const env = { CHRONOS_LEASE_MS: String(LEASE_MS), CHRONOS_OUTCOME_BATCH_SIZE: String(OUTCOME_BATCH_SIZE) }
+      const cut = await startChronosProcess({ redisUrl: proxy.url, prefix, spoolDir, instanceId: `cut-${randomUUID().slice(0, 8)}`, env })
+      const total = 6000
+      const jobId = await upload(cut, total)
+      await rig.target.waitForRequests(300, 30_000)
+      const survivor = await startChronosProcess({ redisUrl: sharedRedis().url, prefix, spoolDir, instanceId: `survivor-${randomUUID().slice(0, 8)}`, env })
+      expect((await holderOf([cut, survivor], jobId)).instanceId).to.equal(cut.instanceId)
+
+      proxy.freeze()
+      await holderOf([survivor], jobId)
+      proxy.thaw()
+      await eventually(async () => expect((await cut.get('/info')).json.leases.fenced, 'the cut-off holder stopped the job').to.equal(1), 10_000)
+      const done = await survivor.waitForState(jobId, ['completed'], 90_000)
+      expect(done).to.include({ total, count: total, succeeded: total, failed: 0 })
+      expect(expectEveryIdDelivered(rig.target.requests, jobId, total).byId.size).to.equal(done.count)
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('SIGTERM of one of three, each running a job: its job moves to the others within 2 s', async function () {
