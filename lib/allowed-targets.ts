@@ -25,14 +25,27 @@ ALWAYS_REFUSED.addSubnet('169.254.0.0', 16, 'ipv4')
 ALWAYS_REFUSED.addSubnet('fe80::', 10, 'ipv6')
 ALWAYS_REFUSED.addAddress('fd00:ec2::254', 'ipv6')
 
-/** Why a CHRONOS_ALLOWED_TARGETS entry is malformed, or null when it is fine. */
-export function targetRuleProblem (entry: string): string | null {
+/** Why an entry of `variable` (this syntax) is malformed, or null when it is fine. */
+export function targetRuleProblem (entry: string, variable = 'CHRONOS_ALLOWED_TARGETS'): string | null {
   try {
     parseTargetRule(entry)
     return null
   } catch (err) {
-    return `CHRONOS_ALLOWED_TARGETS entry ${JSON.stringify(entry)} is invalid: ${(err as Error).message}`
+    return `${variable} entry ${JSON.stringify(entry)} is invalid: ${(err as Error).message}`
   }
+}
+
+/**
+ * Whether a rule names `host:port` itself: a name rule that host, a wildcard a name under its
+ * suffix, a CIDR an IP literal host inside it. Resolved addresses are not consulted.
+ */
+export function ruleNamesHost (rule: Rule, host: string, port: number): boolean {
+  if (rule.port !== null && rule.port !== port) return false
+  if (rule.kind === 'name') return rule.name === host
+  if (rule.kind === 'suffix') return host.endsWith(`.${rule.suffix}`)
+  const bare = host.replace(/^\[(.*)\]$/, '$1')
+  const ipFamily = isIP(bare)
+  return ipFamily !== 0 && rule.list.check(bare, ipFamily === 4 ? 'ipv4' : 'ipv6')
 }
 
 export function parseTargetRule (entry: string): Rule {

@@ -7,6 +7,9 @@ import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { ConfigError } from './errors.js'
 import { targetRuleProblem } from './allowed-targets.js'
+import { loadTlsConfig, type TlsConfig } from './tls-config.js'
+
+export type { TlsConfig, TlsIdentity, TargetIdentity } from './tls-config.js'
 
 export interface HttpConfig {
   /** @defaultValue 8080 */
@@ -91,6 +94,8 @@ export interface Config {
   readonly delivery: DeliveryConfig
   readonly redis: RedisConfig
   readonly log: LogConfig
+  /** Outgoing TLS: private CA, client certificates (tls-config.ts). */
+  readonly tls: TlsConfig
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -196,6 +201,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
   const log: LogConfig = {
     level: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS)
   }
+  const tls = loadTlsConfig(env, read.problems)
 
   for (const entry of delivery.allowedTargets) {
     const problem = targetRuleProblem(entry)
@@ -213,7 +219,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
 
-  return deepFreeze({ http, upload, jobs, delivery, redis, log })
+  return deepFreeze({ http, upload, jobs, delivery, redis, log, tls })
 }
 
 function deepFreeze<T extends object> (value: T): Readonly<T> {

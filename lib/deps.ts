@@ -19,7 +19,8 @@ import { specLimits } from './upload/accept-upload.js'
 import { createTargetPolicy } from './delivery/target-policy.js'
 import { createGuardedConnector, type LookupFunction } from './delivery/guarded-connector.js'
 import { sendFinalCallback } from './delivery/final-callback.js'
-import { urlPort } from './domain/job-spec.js'
+import { callbackTarget } from './domain/job-spec.js'
+import { createTlsContexts } from './delivery/tls-contexts.js'
 
 /** Everything the HTTP layer is given (lib/http/http-deps.ts): built here, closed in closeDeps(). */
 export type Deps = HttpDeps
@@ -44,6 +45,7 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
   subscriber.on('error', () => {}) // the main connection already reports Redis errors
   const channel = new ControlChannel(redis, subscriber, keys)
   const targetPolicy = createTargetPolicy(config.delivery.allowedTargets)
+  const tlsContexts = createTlsContexts(config.tls)
   // The runner and the metrics read each other: the gauges ask the runner at scrape time.
   let runnerRef: JobRunner | null = null
   const metrics = new Metrics({
@@ -62,7 +64,11 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
     channel,
     pauseGraceMs: config.http.shutdownGraceMs,
     createConnector: (spec) => createGuardedConnector({
-      policy: targetPolicy, port: spec.port, timeoutMs: Math.min(spec.timeoutMs, 10_000), lookup: overrides.lookup
+      policy: targetPolicy,
+      port: spec.port,
+      timeoutMs: Math.min(spec.timeoutMs, 10_000),
+      lookup: overrides.lookup,
+      secureContext: tlsContexts.forTarget(spec.host, spec.port)
     }),
     onOutcome: (outcome) => metrics.recordOutcome(outcome),
     sendCallback: async (jobId, spec, statusJson, jobLog) => await sendFinalCallback({
@@ -72,9 +78,12 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
       maxAttempts: spec.maxAttempts,
       timeoutMs: spec.timeoutMs,
       secret: config.delivery.callbackSecret,
-      createConnector: (url) => createGuardedConnector({
-        policy: targetPolicy, port: urlPort(url), timeoutMs: Math.min(spec.timeoutMs, 10_000), lookup: overrides.lookup
-      }),
+      createConnector: (url) => {
+        const { host, port } = callbackTarget(url.href)
+        return createGuardedConnector({
+          policy: targetPolicy, port, timeoutMs: Math.min(spec.timeoutMs, 10_000), lookup: overrides.lookup, secureContext: tlsContexts.forTarget(host, port)
+        })
+      },
       log: jobLog
     }),
     log
@@ -97,6 +106,7 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
     jobControl,
     channel,
     targetPolicy,
+    tlsContexts,
     metrics,
     eventLoopDelay,
     startedAtMs: Date.now(),

@@ -3,7 +3,7 @@
  * deadline sweeper and the spans it enforces). See send-record.ts for why dispatch and
  * callbacks rather than request() and promises.
  */
-import { failureReason, SNIPPET_BYTES, DRAIN_MAX_BYTES, type Attempt, type AttemptCallback } from './attempt.js'
+import { errorAttempt, SNIPPET_BYTES, DRAIN_MAX_BYTES, type Attempt, type AttemptCallback } from './attempt.js'
 import type { DeadlineSweeper, Expiring } from './deadline-sweeper.js'
 import type { LiveList } from './live-list.js'
 import { takeSnippet } from './snippet.js'
@@ -116,7 +116,7 @@ export class AttemptHandler implements Expiring<AttemptHandler> {
   }
 
   onError (err: Error): void {
-    if (this.#phase === LIVE) this.#finish({ ok: false, status: null, timeMs: this.#elapsed(), error: this.#abortReason ?? failureReason(err) })
+    if (this.#phase === LIVE) this.#finish(errorAttempt(err, this.#elapsed(), this.#abortReason))
     else if (this.#phase === DRAINING) this.#leave(this.#tracker.sweeper.draining)
   }
 

@@ -5,6 +5,7 @@
  */
 import type { JobRecord } from '../domain/record.js'
 import type { FailureReason, Outcome } from '../domain/outcome.js'
+import { tlsFailureCode } from './tls-failure.js'
 
 export const SNIPPET_BYTES = 512
 /**
@@ -22,6 +23,7 @@ export interface Attempt {
   readonly status: number | null
   readonly timeMs: number
   readonly error: FailureReason | null
+  /** A failure's first response bytes, or for a `tls_error` its cause (the error's code). */
   readonly snippet?: string
   /** The response's Retry-After header, when it had one. */
   readonly retryAfter?: string
@@ -60,9 +62,20 @@ const CONNECT_CODES = new Set([
 export function failureReason (err: unknown): FailureReason {
   const code = (err as { code?: unknown } | null)?.code
   if (typeof code === 'string') {
+    if (tlsFailureCode(err) !== null) return 'tls_error'
     if (code === 'target_forbidden') return 'target_forbidden'
     if (TIMEOUT_CODES.has(code)) return 'timeout'
     if (CONNECT_CODES.has(code)) return 'connect_error'
   }
   return 'request_error'
+}
+
+/**
+ * An attempt that got no answer: the reason (`abortReason` when we aborted it ourselves,
+ * else from the error) and, for a tls_error, its cause.
+ */
+export function errorAttempt (err: unknown, timeMs: number, abortReason: FailureReason | null = null): Attempt {
+  const error = abortReason ?? failureReason(err)
+  const attempt: Attempt = { ok: false, status: null, timeMs, error }
+  return error === 'tls_error' ? { ...attempt, snippet: tlsFailureCode(err) as string } : attempt
 }

@@ -10,7 +10,7 @@ import { createHmac } from 'node:crypto'
 import { Agent, request } from 'undici'
 import type { Logger } from '../logger.js'
 import { VERSION } from '../version.js'
-import { failureReason, type Attempt } from './send-record.js'
+import { errorAttempt, type Attempt } from './send-record.js'
 import { retryDelayMs } from './retry-policy.js'
 import type { ConnectorFactoryForUrl } from './guarded-connector.js'
 
@@ -71,7 +71,6 @@ async function postOnce (url: URL, headers: Record<string, string>, options: Fin
     const attempt: Attempt = { ok, status: response.statusCode, timeMs: performance.now() - startedAt, error: ok ? null : 'http_status' }
     return typeof retryAfter === 'string' ? { ...attempt, retryAfter } : attempt
   } catch (err) {
-    const reason = signal.aborted ? 'timeout' : failureReason(err)
-    return { ok: false, status: null, timeMs: performance.now() - startedAt, error: reason }
+    return errorAttempt(err, performance.now() - startedAt, signal.aborted ? 'timeout' : null)
   }
 }

@@ -6,9 +6,11 @@
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOptions } from 'node:dns'
 import { isIP } from 'node:net'
+import type { SecureContext } from 'node:tls'
 import { buildConnector } from 'undici'
 import type { TargetPolicy } from './target-policy.js'
 import { ConnectForbiddenError } from '../errors.js'
+import { keepTlsCause } from './tls-failure.js'
 
 export type LookupFunction = (hostname: string, options: LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void
 
@@ -18,6 +20,8 @@ export interface GuardedConnectorOptions {
   readonly timeoutMs: number
   /** Name resolution, replaceable in tests. @defaultValue dns.lookup */
   readonly lookup?: LookupFunction | undefined
+  /** Trust and client certificate for https (tls-contexts.ts); undefined means Node's defaults. */
+  readonly secureContext?: SecureContext | undefined
 }
 
 /** A connector for one URL's host and port (the completion callback). */
@@ -39,7 +43,8 @@ export function createGuardedConnector (options: GuardedConnectorOptions): build
       callback(null, first.address, first.family)
     })
   }
-  const connect = buildConnector({ timeout: options.timeoutMs, lookup: guardedLookup } as buildConnector.BuildOptions)
+  const buildOptions = { timeout: options.timeoutMs, lookup: guardedLookup, ...(options.secureContext === undefined ? {} : { secureContext: options.secureContext }) }
+  const connect = buildConnector(buildOptions as buildConnector.BuildOptions)
 
   return function guardedConnect (connectOptions, callback) {
     const bare = connectOptions.hostname.replace(/^\[(.*)\]$/, '$1')
@@ -47,6 +52,10 @@ export function createGuardedConnector (options: GuardedConnectorOptions): build
       callback(new ConnectForbiddenError(`${bare} is refused by the target policy`), null)
       return
     }
-    connect(connectOptions, callback)
+    if (connectOptions.protocol !== 'https:') return connect(connectOptions, callback)
+    connect(connectOptions, (...args) => {
+      if (args[0] === null) keepTlsCause(args[1])
+      callback(...args)
+    })
   }
 }

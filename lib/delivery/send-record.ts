@@ -30,7 +30,7 @@ import { DeadlineSweeper } from './deadline-sweeper.js'
 import { DRAIN_MAX_MS, type Attempt, type AttemptSender } from './attempt.js'
 import { AttemptHandler, type AttemptTracker } from './attempt-handler.js'
 
-export { DRAIN_MAX_BYTES, failureReason, toOutcome, type Attempt, type AttemptCallback, type AttemptSender } from './attempt.js'
+export { DRAIN_MAX_BYTES, errorAttempt, toOutcome, type Attempt, type AttemptCallback, type AttemptSender } from './attempt.js'
 
 const CANCELLED: Attempt = { ok: false, status: null, timeMs: 0, error: 'cancelled' }
 

@@ -8,7 +8,7 @@
  * isAddressAllowed() is for connect time, on every resolved address.
  */
 import { BlockList, isIP } from 'node:net'
-import { ALWAYS_REFUSED, parseTargetRule } from '../allowed-targets.js'
+import { ALWAYS_REFUSED, parseTargetRule, ruleNamesHost } from '../allowed-targets.js'
 import { TargetForbiddenError } from '../errors.js'
 import type { JobSpec } from '../domain/job-spec.js'
 
@@ -45,12 +45,7 @@ export function createTargetPolicy (entries: readonly string[]): TargetPolicy {
     rule.kind === 'cidr' && (!mustBeExplicit || rule.isExplicit) && portMatches(rule.port, port) &&
     rule.list.check(address, family(address)))
 
-  const matchesName = (host: string, port: number): boolean => rules.some((rule) => {
-    if (!portMatches(rule.port, port)) return false
-    if (rule.kind === 'name') return rule.name === host
-    if (rule.kind === 'suffix') return host.endsWith(`.${rule.suffix}`)
-    return false
-  })
+  const matchesName = (host: string, port: number): boolean => rules.some((rule) => rule.kind !== 'cidr' && ruleNamesHost(rule, host, port))
 
   const isAddressAllowed = (host: string, address: string, port: number): boolean => {
     // A catch-all such as 0.0.0.0/0 does not list the metadata address explicitly; an entry

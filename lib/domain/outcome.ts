@@ -7,6 +7,7 @@ export type FailureReason =
   | 'timeout'
   | 'connect_error'
   | 'target_forbidden'
+  | 'tls_error'
   | 'invalid_record'
   | 'cancelled'
   | 'request_error'
@@ -23,6 +24,6 @@ export interface Outcome {
   /** Wall time of the last attempt, in milliseconds. */
   readonly timeMs: number
   readonly error: FailureReason | null
-  /** The first bytes of a failed response body, as text. */
+  /** The first bytes of a failed response body, as text; for `tls_error`, its cause (an error code). */
   readonly snippet?: string
 }

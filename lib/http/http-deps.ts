@@ -14,6 +14,7 @@ import type { JobRunner } from '../runner/job-runner.js'
 import type { JobControl } from '../runner/job-control.js'
 import type { ControlChannel } from '../store/control-channel.js'
 import type { TargetPolicy } from '../delivery/target-policy.js'
+import type { TlsContexts } from '../delivery/tls-contexts.js'
 import type { Metrics } from './metrics.js'
 
 export interface HttpDeps {
@@ -35,6 +36,8 @@ export interface HttpDeps {
   /** The fleet's pub/sub doorbell (closed at shutdown). */
   readonly channel: ControlChannel
   readonly targetPolicy: TargetPolicy
+  /** Outgoing TLS trust and client certificates, for the dry run's probe. */
+  readonly tlsContexts: TlsContexts
   readonly metrics: Metrics
   readonly eventLoopDelay: IntervalHistogram
   readonly startedAtMs: number

@@ -86,7 +86,8 @@ export class OutcomeStore {
     if ((outcome === 'failed' && isOk) || (outcome === 'succeeded' && !isOk)) return null
     const statusJson = status === '0' ? 'null' : status
     const errorJson = error === '' || error === undefined ? 'null' : `"${error}"`
-    const response = snippetJson === undefined ? '' : `,"response":${snippetJson}`
+    // The snippet column is a failed answer's first bytes, or an error's cause (tls_error).
+    const response = snippetJson === undefined ? '' : `,"${error === 'http_status' ? 'response' : 'detail'}":${snippetJson}`
     return `{"id":${idJson ?? 'null'},"ok":${isOk},"status":${statusJson},"attempts":${attempts},"time_ms":${time},"error":${errorJson}${response}}\n`
   }
 

@@ -7,12 +7,12 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { Writable, type Readable } from 'node:stream'
-import type { ConnectionOptions } from 'node:tls'
 import type { DeliveryConfig, UploadConfig } from '../config.js'
 import { ShuttingDownError } from '../errors.js'
 import type { JobSpec } from '../domain/job-spec.js'
 import { probeTarget, type ProbeResult } from '../delivery/target-probe.js'
 import type { TargetPolicy } from '../delivery/target-policy.js'
+import type { TlsContexts } from '../delivery/tls-contexts.js'
 import { checkFraming, createIntake, readUpload } from './read-upload.js'
 import { specLimits } from './accept-upload.js'
 
@@ -23,8 +23,8 @@ export interface DryRunDeps {
   readonly upload: UploadConfig
   readonly delivery: DeliveryConfig
   readonly policy: TargetPolicy
-  /** TLS options delivery uses, for https targets. */
-  readonly tls?: ConnectionOptions
+  /** The secure contexts delivery uses, so the probe's handshake trusts what records would. */
+  readonly tlsContexts?: TlsContexts
   /** The checks a real upload runs on line 1 (target policy, 409); must write nothing. */
   readonly onSpec: (spec: JobSpec) => Promise<void> | void
   readonly isAcceptingUploads: () => boolean
@@ -47,10 +47,11 @@ export async function dryRunUpload (request: { body: Readable, headers: Incoming
   })
   await readUpload(request.body, framing, validator, discardingSink())
   const spec = validator.spec as JobSpec
+  const secureContext = deps.tlsContexts?.forTarget(spec.host, spec.port)
   const target = await probeTarget(spec, {
     policy: deps.policy,
     timeoutMs: Math.min(spec.timeoutMs, PROBE_TIMEOUT_MS),
-    ...(deps.tls === undefined ? {} : { tls: deps.tls })
+    ...(secureContext === undefined ? {} : { tls: { secureContext } })
   })
   return { primaryKey: spec.primaryKey, records: validator.records, target }
 }

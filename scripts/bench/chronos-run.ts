@@ -64,6 +64,8 @@ export interface ChronosRunOptions {
   fixture: Fixture
   target: Target
   timeoutMs: number
+  /** Extra server settings (CHRONOS_TLS_CA_FILE for the https scenario). */
+  env?: Record<string, string>
 }
 
 const POLL_MS = 100
@@ -91,7 +93,7 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     stopMs: null,
     wasKilled: false
   }
-  const server = await startChronos(options.repoDir, options.workDir, options.redisUrl, options.runId)
+  const server = await startChronos(options.repoDir, options.workDir, options.redisUrl, options.runId, options.env)
   try {
     const before = await readCounters(redis)
     const requestsBefore = await options.target.requests()

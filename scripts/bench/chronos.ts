@@ -34,7 +34,8 @@ export function chronosEntry (repoDir: string): string {
   return join(repoDir, 'dist', 'lib', 'main.js')
 }
 
-export async function startChronos (repoDir: string, workDir: string, redisUrl: string, runId: string): Promise<ChronosServer> {
+/** `env` adds settings a scenario needs (CHRONOS_TLS_CA_FILE for https). */
+export async function startChronos (repoDir: string, workDir: string, redisUrl: string, runId: string, extraEnv: Record<string, string> = {}): Promise<ChronosServer> {
   const entry = chronosEntry(repoDir)
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`)
   const port = await freePort()
@@ -51,7 +52,7 @@ export async function startChronos (repoDir: string, workDir: string, redisUrl: 
     CHRONOS_KEY_PREFIX: 'bench',
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production'
-  })
+  }, extraEnv)
   // The node flags of `npm start`, so the bench runs the server exactly as production starts it.
   const child = await spawnChild(`chronos-${runId}`, process.execPath, [...await npmStartFlags(), entry], {
     cwd: repoDir, env, logFile: join(workDir, `chronos-${runId}.log`)

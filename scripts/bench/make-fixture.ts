@@ -4,7 +4,7 @@
  * Usage: tsx scripts/bench/make-fixture.ts N out.ndjson [targetPort] [concurrency]
  *
  * Writes an NDJSON upload (DESIGN §1): line 1 is the JobSpec pointing at
- * http://127.0.0.1:<targetPort>/ingest with a `concurrency` field; then N records
+ * http(s)://127.0.0.1:<targetPort>/ingest with a `concurrency` field; then N records
  * `{"id":<8 digits>,"payload":"{...json text...}"}` of about 120 bytes each. Ids are
  * 10000001, 10000002, … so they are 8 characters, the id size the issue's Redis-memory
  * target assumes. The content comes from a seeded PRNG, so the same arguments always give
@@ -21,6 +21,8 @@ export interface FixtureOptions {
   file: string
   targetPort: number
   concurrency: number
+  /** @defaultValue 'http' */
+  protocol?: 'http' | 'https'
   /** @defaultValue 42 */
   seed?: number
 }
@@ -35,10 +37,10 @@ const ACTIONS = ['purchase', 'review', 'signup', 'login', 'refund', 'logout'] as
 const FIRST_ID = 10_000_001
 const CHUNK_BYTES = 64 * 1024
 
-export function jobSpecLine (targetPort: number, concurrency: number): string {
+export function jobSpecLine (targetPort: number, concurrency: number, protocol: 'http' | 'https' = 'http'): string {
   return JSON.stringify({
     primarykey: `bench-${targetPort}-${concurrency}`,
-    protocol: 'http',
+    protocol,
     host: '127.0.0.1',
     port: targetPort,
     path: '/ingest',
@@ -61,7 +63,7 @@ export async function makeFixture (options: FixtureOptions): Promise<Fixture> {
   const random = seededRandom(options.seed ?? 42)
   const out = createWriteStream(options.file)
   let bytes = 0
-  let chunk = jobSpecLine(options.targetPort, options.concurrency) + '\n'
+  let chunk = jobSpecLine(options.targetPort, options.concurrency, options.protocol) + '\n'
   try {
     for (let i = 0; i < options.records; i++) {
       chunk += recordLine(i, random) + '\n'

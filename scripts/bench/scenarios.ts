@@ -13,6 +13,7 @@ import type { BenchRedis } from './redis.js'
 import { median, type DeliveryScenario, type IngestScenario, type RawRunResult, type RssScenario, type ScenarioResult, type Side } from './report.js'
 import { Targets, type Target } from './targets.js'
 import { makeFixture, type Fixture } from './make-fixture.js'
+import { makeTestPki, type TestPki } from '../../spec/helpers/tls-certs.js'
 
 export interface ScenarioSpec {
   name: string
@@ -21,6 +22,8 @@ export interface ScenarioSpec {
   concurrency: number
   latencyMs: number
   targetRatio: number
+  /** https: the target serves a certificate from a CA made for the run; both sides trust it. @defaultValue 'http' */
+  protocol?: 'http' | 'https'
 }
 
 export interface BenchSettings {
@@ -56,6 +59,7 @@ export class ScenarioRunner {
   readonly #targets: Targets
   readonly #progress: (text: string) => void
   #runCount = 0
+  #pki: TestPki | null = null
 
   constructor (settings: BenchSettings, dirs: BenchDirs, redis: BenchRedis, progress: (text: string) => void) {
     this.#settings = settings
@@ -67,6 +71,28 @@ export class ScenarioRunner {
 
   async close (): Promise<void> {
     await this.#targets.close()
+    this.#pki?.remove()
+  }
+
+  /** The run's CA and server certificate (openssl, spec/helpers/tls-certs.ts), made on first use. */
+  #tls (): TestPki {
+    this.#pki ??= makeTestPki()
+    return this.#pki
+  }
+
+  /**
+   * The target for a scenario. For https both sides are told about the CA the way their
+   * users would: the raw client through Node's NODE_EXTRA_CA_CERTS, Chronos through
+   * CHRONOS_TLS_CA_FILE.
+   */
+  async #target (spec: ScenarioSpec): Promise<{ target: Target, rawEnv?: NodeJS.ProcessEnv, chronosEnv?: Record<string, string> }> {
+    if (spec.protocol !== 'https') return { target: await this.#targets.get(spec.latencyMs) }
+    const pki = this.#tls()
+    return {
+      target: await this.#targets.get(spec.latencyMs, pki.server),
+      rawEnv: { ...process.env, NODE_EXTRA_CA_CERTS: pki.caFile },
+      chronosEnv: { CHRONOS_TLS_CA_FILE: pki.caFile }
+    }
   }
 
   #shouldSkip (label: string): boolean {
@@ -78,18 +104,20 @@ export class ScenarioRunner {
   }
 
   async #fixture (records: number, target: Target, concurrency: number): Promise<Fixture> {
-    const key = `${records}-${target.port}-${concurrency}`
+    const key = `${records}-${target.protocol}-${target.port}-${concurrency}`
     const known = this.#fixtures.get(key)
     if (known !== undefined) return known
-    const fixture = await makeFixture({ records, file: join(this.#dirs.workDir, `upload-${key}.ndjson`), targetPort: target.port, concurrency })
+    const fixture = await makeFixture({
+      records, file: join(this.#dirs.workDir, `upload-${key}.ndjson`), targetPort: target.port, concurrency, protocol: target.protocol
+    })
     this.#fixtures.set(key, fixture)
     return fixture
   }
 
-  async #raw (fixture: Fixture, target: Target): Promise<RawRunResult> {
+  async #raw (fixture: Fixture, target: Target, env?: NodeJS.ProcessEnv): Promise<RawRunResult> {
     const before = await target.requests()
     const child = await spawnTs('bench-raw', join(this.#dirs.benchDir, 'raw.ts'), [fixture.file], {
-      captureStdout: true, logFile: join(this.#dirs.workDir, 'bench-raw.log')
+      captureStdout: true, logFile: join(this.#dirs.workDir, 'bench-raw.log'), ...(env === undefined ? {} : { env })
     })
     try {
       const out = await runToEnd(child, 60_000 + fixture.records)
@@ -104,7 +132,7 @@ export class ScenarioRunner {
     }
   }
 
-  async #chronos (fixture: Fixture, target: Target, rawMs: number | null): Promise<ChronosRunResult> {
+  async #chronos (fixture: Fixture, target: Target, rawMs: number | null, env?: Record<string, string>): Promise<ChronosRunResult> {
     // Own Redis, so a clean slate per run is safe and makes used_memory deltas comparable.
     await this.#redis.client.flushall()
     return await runChronos({
@@ -115,12 +143,13 @@ export class ScenarioRunner {
       runId: String(++this.#runCount),
       fixture,
       target,
-      timeoutMs: rawMs === null ? 60_000 + fixture.records : Math.max(60_000, 4 * rawMs)
+      timeoutMs: rawMs === null ? 60_000 + fixture.records : Math.max(60_000, 4 * rawMs),
+      ...(env === undefined ? {} : { env })
     })
   }
 
   async delivery (spec: ScenarioSpec): Promise<ScenarioResult> {
-    const target = await this.#targets.get(spec.latencyMs)
+    const { target, rawEnv, chronosEnv } = await this.#target(spec)
     const fixture = await this.#fixture(spec.records, target, spec.concurrency)
     const result: DeliveryScenario = {
       kind: 'delivery',
@@ -137,11 +166,11 @@ export class ScenarioRunner {
       if (this.#shouldSkip(`${spec.name} ${side}`)) continue
       result.sequence.push(side)
       if (side === 'raw') {
-        const run = await this.#raw(fixture, target)
+        const run = await this.#raw(fixture, target, rawEnv)
         result.raw.push(run)
         this.#progress(`${spec.name} raw: ${run.ok ? `${fmt(run.recordsPerSec)} rec/s in ${fmt((run.ms ?? 0) / 1000, 1)} s` : `FAILED ${run.error}`}`)
       } else {
-        const run = await this.#chronos(fixture, target, median(result.raw.filter((r) => r.ok).map((r) => r.ms)))
+        const run = await this.#chronos(fixture, target, median(result.raw.filter((r) => r.ok).map((r) => r.ms)), chronosEnv)
         result.chronos.push(run)
         this.#progress(`${spec.name} chronos: ${run.ok ? `${fmt(run.recordsPerSec)} rec/s in ${fmt((run.ms ?? 0) / 1000, 1)} s, RSS ${fmt((run.peakRssBytes ?? 0) / 1048576)} MiB` : `FAILED ${run.error}`}`)
       }

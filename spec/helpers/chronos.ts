@@ -136,6 +136,8 @@ export interface ResultLine {
   time_ms: number
   error: string | null
   response?: string
+  /** The cause of a tls_error. */
+  detail?: string
 }
 
 /** GET /jobs/:id/results (`query` appended as is): expects 200 and parses the NDJSON lines. */

@@ -3,9 +3,11 @@
 // order. The reply is scripted per request by a function that also gets the attempt number
 // for the request's record (1 for the first request carrying that x-chronos-record-id), so
 // "503 then 200", Retry-After, slow answers and connection resets are one-liners.
-// Requests without a record id are counted per `METHOD url` instead.
+// Requests without a record id are counted per `METHOD url` instead. With `tls` options it
+// serves https instead (spec/helpers/tls-certs.ts makes the certificates).
 import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
 
@@ -37,9 +39,9 @@ export interface TargetReply {
 export type TargetScript = (req: TargetRequest, attempt: number) => TargetReply | undefined | Promise<TargetReply | undefined>
 
 export interface Target {
-  /** http://127.0.0.1:<port>/ */
+  /** http(s)://127.0.0.1:<port>/ */
   readonly url: string
-  /** http://127.0.0.1:<port> */
+  /** http(s)://127.0.0.1:<port> */
   readonly origin: string
   readonly host: string
   readonly port: number
@@ -54,7 +56,12 @@ export interface Target {
   close(): Promise<void>
 }
 
-export async function startTarget (script: TargetScript = () => undefined): Promise<Target> {
+export interface TargetOptions {
+  /** Serve https with these options (certificate, key, and for mTLS requestCert, ca, rejectUnauthorized). */
+  tls?: HttpsServerOptions
+}
+
+export async function startTarget (script: TargetScript = () => undefined, options: TargetOptions = {}): Promise<Target> {
   const requests: TargetRequest[] = []
   const attempts = new Map<string, number>()
   const timers = new Map<NodeJS.Timeout, () => void>()
@@ -108,7 +115,7 @@ export async function startTarget (script: TargetScript = () => undefined): Prom
     res.end(reply.body ?? '')
   }
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++
     maxInFlight = Math.max(maxInFlight, inFlight)
     // 'close' fires once per response: answered, reset by us, or aborted by the client.
@@ -119,11 +126,12 @@ export async function startTarget (script: TargetScript = () => undefined): Prom
       res.writeHead(500, { 'content-type': 'text/plain' })
       res.end(`target script failed: ${err.message}`)
     })
-  })
+  }
+  const server = options.tls === undefined ? createServer(onRequest) : createHttpsServer(options.tls, onRequest)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
-  const origin = `http://127.0.0.1:${port}`
+  const origin = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`
 
   return {
     url: `${origin}/`,

@@ -59,7 +59,7 @@ describe('loadConfig()', () => {
     }
 
     it('groups the result by area', () => {
-      expect(loadConfig({})).to.have.all.keys('http', 'upload', 'jobs', 'delivery', 'redis', 'log')
+      expect(loadConfig({})).to.have.all.keys('http', 'upload', 'jobs', 'delivery', 'redis', 'log', 'tls')
     })
 
     it('treats empty and blank values as unset', () => {

@@ -33,6 +33,7 @@ export function runHandler (deps: Deps): Middleware<AppState> {
         upload: deps.config.upload,
         delivery: deps.config.delivery,
         policy: deps.targetPolicy,
+        tlsContexts: deps.tlsContexts,
         onSpec: async (spec) => await checkLineOne(spec, ctx.state.owner, acceptDeps),
         isAcceptingUploads: acceptDeps.isAcceptingUploads
       })

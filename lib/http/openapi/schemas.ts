@@ -71,7 +71,7 @@ export const schemas = {
       p95_time: nullableNumber,
       p99_time: nullableNumber,
       status_codes: { ...counts, description: 'Final HTTP status of each processed record, by code.' },
-      errors: { ...counts, description: 'Failure reasons (timeout, connect_error, http_status, ...), by reason.' },
+      errors: { ...counts, description: 'Failure reasons (timeout, connect_error, tls_error, http_status, ...), by reason.' },
       submitted_at: nullableString,
       started_at: nullableString,
       finished_at: nullableString,
@@ -149,8 +149,9 @@ export const schemas = {
       status: { type: ['integer', 'null'] },
       attempts: { type: 'integer', minimum: 0 },
       time_ms: { type: 'number' },
-      error: { ...nullableString, description: 'A reason code: http_status, timeout, connect_error, target_forbidden, cancelled, ...' },
-      response: { type: 'string', description: 'The first 512 bytes of a failed answer\'s body.' }
+      error: { ...nullableString, description: 'A reason code: http_status, timeout, connect_error, tls_error, target_forbidden, cancelled, ...' },
+      response: { type: 'string', description: 'The first 512 bytes of a failed answer\'s body (error http_status).' },
+      detail: { type: 'string', description: 'The cause of a tls_error: the certificate or handshake error code, e.g. CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID.' }
     }
   },
   Info: {

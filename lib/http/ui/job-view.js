@@ -92,7 +92,7 @@ export async function showJob (view, jobId, { guard, showError }) {
     const { lines, hasMore } = await ndjsonPage(`${path}/results?outcome=failed`, failedPage * FAILED_PAGE, FAILED_PAGE, controller.signal)
     failedBody.replaceChildren(...lines.map((line) => h('tr', {},
       h('td', {}, String(line.id)), h('td', { class: 'num' }, line.status ?? '–'), h('td', {}, line.error ?? ''),
-      h('td', { class: 'num' }, line.attempts), h('td', { class: 'num' }, number(line.time_ms, 1)), h('td', { class: 'response' }, line.response ?? ''))))
+      h('td', { class: 'num' }, line.attempts), h('td', { class: 'num' }, number(line.time_ms, 1)), h('td', { class: 'response' }, line.response ?? line.detail ?? ''))))
     if (lines.length === 0) failedBody.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No failed records.')))
     failedPager.replaceChildren(
       h('button', { type: 'button', disabled: failedPage === 0, onclick: () => { failedPage--; loadFailed().catch(showError) } }, '← Previous'),
