@@ -97,7 +97,7 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
   try {
     const before = await readCounters(redis)
     const requestsBefore = await options.target.requests()
-    const upload = await postFile(`${server.url}/run`, fixture.file, fixture.bytes, 120_000)
+    const upload = await postFile(`${server.url}/run`, fixture, 120_000)
     const acceptedAtWall = Date.now()
     const acceptedAt = performance.now()
     const cpuAtAccept = readCpuUs(server.child.pid)

@@ -23,12 +23,19 @@ function parseBody (text: string): unknown {
   }
 }
 
-export async function postFile (url: string, file: string, bytes: number, timeoutMs: number): Promise<HttpAnswer> {
+/** A file to upload: its path, size and Content-Type (make-fixture.ts's Fixture is one). */
+export interface UploadFile {
+  file: string
+  bytes: number
+  contentType: string
+}
+
+export async function postFile (url: string, upload: UploadFile, timeoutMs: number): Promise<HttpAnswer> {
   const startedAt = performance.now()
   const res = await request(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson', 'content-length': String(bytes) },
-    body: createReadStream(file, { highWaterMark: 256 * 1024 }),
+    headers: { 'content-type': upload.contentType, 'content-length': String(upload.bytes) },
+    body: createReadStream(upload.file, { highWaterMark: 256 * 1024 }),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs
   })

@@ -26,7 +26,7 @@ const port = Number(portArg ?? 0)
 let uploads = 0
 
 async function accept (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const file = join(spoolDir as string, `upload-${process.pid}-${++uploads}.ndjson`)
+  const file = join(spoolDir as string, `upload-${process.pid}-${++uploads}.body`)
   // flush: true makes the stream fsync before 'finish', so pipeline() resolves only once
   // the bytes are durable, like Chronos's spool writer.
   const out = createWriteStream(file, { flush: true })

@@ -1,11 +1,14 @@
 /**
  * Benchmark upload generator.
  *
- * Usage: tsx scripts/bench/make-fixture.ts N out.ndjson [targetPort] [concurrency]
+ * Usage: tsx scripts/bench/make-fixture.ts N out.ndjson|out.json [targetPort] [concurrency]
  *
  * Writes an NDJSON upload (DESIGN §1): line 1 is the JobSpec pointing at
  * http(s)://127.0.0.1:<targetPort>/ingest with a `concurrency` field; then N records
- * `{"id":<8 digits>,"payload":"{...json text...}"}` of about 120 bytes each. Ids are
+ * `{"id":<8 digits>,"payload":"{...json text...}"}` of about 120 bytes each. With
+ * format 'json' (a file named *.json on the command line) the same JobSpec and records
+ * make one JSON upload (DESIGN §10), `{"config":<JobSpec>,"records":[\n<record>,\n…\n]}`:
+ * one byte more per record than the NDJSON file (the comma). Ids are
  * 10000001, 10000002, … so they are 8 characters, the id size the issue's Redis-memory
  * target assumes. The content comes from a seeded PRNG, so the same arguments always give
  * the same bytes. The file is streamed out in ~64 KiB chunks with backpressure: memory
@@ -23,14 +26,26 @@ export interface FixtureOptions {
   concurrency: number
   /** @defaultValue 'http' */
   protocol?: 'http' | 'https'
+  /** @defaultValue 'ndjson' */
+  format?: UploadFormat
   /** @defaultValue 42 */
   seed?: number
 }
+
+export type UploadFormat = 'ndjson' | 'json'
 
 export interface Fixture {
   file: string
   records: number
   bytes: number
+  /** The Content-Type to upload it with. */
+  contentType: string
+}
+
+/** What goes before the first record, between two records and after the last, per format. */
+const FRAMES: Record<UploadFormat, { open: (spec: string) => string, between: string, close: string, contentType: string }> = {
+  ndjson: { open: (spec) => `${spec}\n`, between: '\n', close: '\n', contentType: 'application/x-ndjson' },
+  json: { open: (spec) => `{"config":${spec},"records":[\n`, between: ',\n', close: '\n]}\n', contentType: 'application/json' }
 }
 
 const ACTIONS = ['purchase', 'review', 'signup', 'login', 'refund', 'logout'] as const
@@ -61,18 +76,20 @@ function recordLine (index: number, random: () => number): string {
 
 export async function makeFixture (options: FixtureOptions): Promise<Fixture> {
   const random = seededRandom(options.seed ?? 42)
+  const frame = FRAMES[options.format ?? 'ndjson']
   const out = createWriteStream(options.file)
   let bytes = 0
-  let chunk = jobSpecLine(options.targetPort, options.concurrency, options.protocol) + '\n'
+  let chunk = frame.open(jobSpecLine(options.targetPort, options.concurrency, options.protocol))
   try {
     for (let i = 0; i < options.records; i++) {
-      chunk += recordLine(i, random) + '\n'
+      chunk += (i === 0 ? '' : frame.between) + recordLine(i, random)
       if (chunk.length >= CHUNK_BYTES) {
         bytes += chunk.length
         if (!out.write(chunk)) await once(out, 'drain')
         chunk = ''
       }
     }
+    chunk += frame.close
     bytes += chunk.length
     out.end(chunk)
     await once(out, 'finish')
@@ -81,18 +98,19 @@ export async function makeFixture (options: FixtureOptions): Promise<Fixture> {
     throw err
   }
   // All generated text is ASCII, so string length equals byte length.
-  return { file: options.file, records: options.records, bytes }
+  return { file: options.file, records: options.records, bytes, contentType: frame.contentType }
 }
 
 async function main (): Promise<void> {
   const [n, file, port, concurrency] = process.argv.slice(2)
   const records = Number(n)
   if (file === undefined || !Number.isInteger(records) || records < 1) {
-    throw new Error('usage: make-fixture.ts N out.ndjson [targetPort] [concurrency]')
+    throw new Error('usage: make-fixture.ts N out.ndjson|out.json [targetPort] [concurrency]')
   }
   const fixture = await makeFixture({
     records,
     file,
+    format: file.endsWith('.json') ? 'json' : 'ndjson',
     targetPort: Number(port ?? 8081),
     concurrency: Number(concurrency ?? 64)
   })

@@ -12,7 +12,7 @@ import { runIngestChronos, runIngestRaw, startIngestRaw, type IngestRawServer } 
 import type { BenchRedis } from './redis.js'
 import { median, type DeliveryScenario, type IngestScenario, type RawRunResult, type RssScenario, type ScenarioResult, type Side } from './report.js'
 import { Targets, type Target } from './targets.js'
-import { makeFixture, type Fixture } from './make-fixture.js'
+import { makeFixture, type Fixture, type UploadFormat } from './make-fixture.js'
 import { makeTestPki, type TestPki } from '../../spec/helpers/tls-certs.js'
 
 export interface ScenarioSpec {
@@ -24,6 +24,8 @@ export interface ScenarioSpec {
   targetRatio: number
   /** https: the target serves a certificate from a CA made for the run; both sides trust it. @defaultValue 'http' */
   protocol?: 'http' | 'https'
+  /** Ingest only: the upload's format. @defaultValue 'ndjson' */
+  format?: UploadFormat
 }
 
 export interface BenchSettings {
@@ -103,14 +105,13 @@ export class ScenarioRunner {
     return true
   }
 
-  async #fixture (records: number, target: Target, concurrency: number): Promise<Fixture> {
+  async #fixture (records: number, target: Target, concurrency: number, format: UploadFormat = 'ndjson'): Promise<Fixture> {
     const key = `${records}-${target.protocol}-${target.port}-${concurrency}`
-    const known = this.#fixtures.get(key)
+    const file = join(this.#dirs.workDir, `upload-${key}.${format}`)
+    const known = this.#fixtures.get(file)
     if (known !== undefined) return known
-    const fixture = await makeFixture({
-      records, file: join(this.#dirs.workDir, `upload-${key}.ndjson`), targetPort: target.port, concurrency, protocol: target.protocol
-    })
-    this.#fixtures.set(key, fixture)
+    const fixture = await makeFixture({ records, file, targetPort: target.port, concurrency, format, protocol: target.protocol })
+    this.#fixtures.set(file, fixture)
     return fixture
   }
 
@@ -180,9 +181,10 @@ export class ScenarioRunner {
 
   async ingest (spec: ScenarioSpec): Promise<ScenarioResult> {
     const target = await this.#targets.get(spec.latencyMs)
-    const fixture = await this.#fixture(spec.records, target, spec.concurrency)
+    const format = spec.format ?? 'ndjson'
+    const fixture = await this.#fixture(spec.records, target, spec.concurrency, format)
     const result: IngestScenario = {
-      kind: 'ingest', name: spec.name, records: spec.records, bytes: fixture.bytes, targetRatio: spec.targetRatio, sequence: [], raw: [], chronos: []
+      kind: 'ingest', name: spec.name, format, records: spec.records, bytes: fixture.bytes, targetRatio: spec.targetRatio, sequence: [], raw: [], chronos: []
     }
     let server: IngestRawServer | undefined
     try {
@@ -193,12 +195,12 @@ export class ScenarioRunner {
         if (side === 'raw' && server !== undefined) {
           const run = await runIngestRaw(server, fixture)
           result.raw.push(run)
-          this.#progress(`ingest raw: ${run.ok ? `${fmt(run.mbPerSec, 1)} MB/s` : `FAILED ${run.error}`}`)
+          this.#progress(`${spec.name} raw: ${run.ok ? `${fmt(run.mbPerSec, 1)} MB/s` : `FAILED ${run.error}`}`)
         } else if (side === 'chronos') {
           await this.#redis.client.flushall()
           const run = await runIngestChronos(this.#dirs.repoDir, this.#dirs.workDir, this.#redis.url, String(++this.#runCount), fixture)
           result.chronos.push(run)
-          this.#progress(`ingest chronos: ${run.ok ? `${fmt(run.mbPerSec, 1)} MB/s` : `FAILED ${run.error}`}`)
+          this.#progress(`${spec.name} chronos: ${run.ok ? `${fmt(run.mbPerSec, 1)} MB/s, peak RSS ${fmt((run.peakRssBytes ?? 0) / 1048576)} MiB` : `FAILED ${run.error}`}`)
         }
       }
     } finally {
