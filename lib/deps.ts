@@ -50,7 +50,9 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
     jobsByState: () => runnerRef?.jobsByState() ?? {},
     inFlightRequests: () => runnerRef?.inFlight ?? 0,
     leases: () => ({ held: runnerRef?.activeCount ?? 0, takeovers: runnerRef?.leaseStats.takeovers ?? 0, fenced: runnerRef?.leaseStats.fenced ?? 0 }),
-    isRedisUp: () => isReady(redis)
+    isRedisUp: () => isReady(redis),
+    jobSignals: () => runnerRef?.jobSignals() ?? [],
+    circuitOpens: () => runnerRef?.circuitStats.opens ?? 0
   })
   const runner = new JobRunner({
     jobs: config.jobs,
@@ -65,10 +67,12 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
       policy: targetPolicy, port: spec.port, timeoutMs: Math.min(spec.timeoutMs, 10_000), lookup: overrides.lookup
     }),
     onOutcome: (outcome) => metrics.recordOutcome(outcome),
-    sendCallback: async (jobId, spec, statusJson, jobLog) => await sendFinalCallback({
+    sendCallback: async (jobId, spec, statusJson, jobLog, event) => await sendFinalCallback({
       url: spec.callbackUrl as string,
       jobId,
       body: statusJson,
+      // A job may pause itself more than once: each pause is its own message.
+      webhookId: event === 'final' ? `${jobId}:final` : `${jobId}:paused:${Date.now()}`,
       maxAttempts: spec.maxAttempts,
       timeoutMs: spec.timeoutMs,
       secret: config.delivery.callbackSecret,

@@ -1,9 +1,8 @@
 /**
  * The JSON Schemas (draft 2020-12, as OpenAPI 3.1 takes them) of every body Chronos answers
  * with. Objects leave `additionalProperties` open where other features add fields over time
- * (the status object gains `concurrency_limit`, `circuit`, `pause_reason`), and closed where
- * the shape is the contract (errors). spec/helpers/openapi-check.ts validates every answer
- * the API specs receive against these.
+ * (the status object, say), and closed where the shape is the contract (errors).
+ * spec/helpers/openapi-check.ts validates every answer the API specs receive against these.
  */
 const nullableNumber = { type: ['number', 'null'] }
 const nullableString = { type: ['string', 'null'] }
@@ -52,7 +51,7 @@ export const schemas = {
     description: 'The status object (DESIGN §3). count == succeeded + failed; times in ms.',
     required: ['job_id', 'primarykey', 'state', 'total', 'count', 'succeeded', 'failed', 'pending', 'unsent', 'retries',
       'min_time', 'max_time', 'avg_time', 'p50_time', 'p95_time', 'p99_time', 'status_codes', 'errors',
-      'submitted_at', 'started_at', 'finished_at', 'rate', 'eta_ms', 'instance', 'lease_expires_at'],
+      'submitted_at', 'started_at', 'finished_at', 'rate', 'eta_ms', 'instance', 'lease_expires_at', 'concurrency_limit', 'circuit'],
     properties: {
       job_id: { type: 'string', pattern: '^job-' },
       primarykey: { type: 'string' },
@@ -79,9 +78,9 @@ export const schemas = {
       eta_ms: nullableNumber,
       instance: { type: 'string', description: 'The instance holding the job\'s lease, or the last one that held it (or registered it).' },
       lease_expires_at: { ...nullableString, description: 'When the holder\'s lease ends unless renewed; null when no instance holds the job.' },
-      concurrency_limit: { type: 'integer', minimum: 1 },
-      circuit: { type: 'string', enum: ['closed', 'open', 'half_open'] },
-      pause_reason: { type: 'string' },
+      concurrency_limit: { type: 'integer', minimum: 1, description: 'The live in-flight limit: `concurrency`, unless adaptive_concurrency moves it (at most once a second).' },
+      circuit: { type: 'string', enum: ['closed', 'open', 'half_open'], description: 'The job\'s circuit breaker: open while its target looks down, half_open while one probe is out.' },
+      pause_reason: { type: 'string', enum: ['circuit_open'], description: 'Why a paused job paused itself: its circuit stayed open CHRONOS_CIRCUIT_MAX_OPEN_MS. Absent for a pause on request.' },
       parent_job_id: { type: 'string' },
       error: {
         type: 'object',
