@@ -95,11 +95,13 @@ export class LeasedJob {
       log
     })
     const signals = new SignalPublisher(jobStore, jobId, () => ({ concurrencyLimit: run.concurrencyLimit, circuit: run.circuit }), log)
-    signals.start()
     const startMs = performance.now()
+    // run() builds its sender before its first await: the first write has the live limit.
+    const running = run.run()
+    signals.start()
     let end
     try {
-      end = await run.run()
+      end = await running
     } catch (err) {
       // The job ends here with what it counted (the sink stored what it held); the process
       // and every other job go on.

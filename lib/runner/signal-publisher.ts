@@ -3,7 +3,8 @@
  * circuit (DESIGN §8), into the job's meta hash, where the status of any instance of the
  * fleet reads it: a circuit change at once, a moved limit at most once a second, never a
  * Redis call per record. Best effort: a failed write is logged and the next one catches up.
- * Writes are chained, so they land in the order made.
+ * Writes are chained, so they land in the order made. They carry no fencing token: a holder
+ * that lost its lease may write for at most one interval more, until its run stops.
  */
 import type { Logger } from '../logger.js'
 import type { CircuitState } from '../domain/job-meta.js'
@@ -53,11 +54,13 @@ export class SignalPublisher {
       })
   }
 
-  /** Writes the last signals, and resolves once every write has landed. */
+  /**
+   * No more writes; resolves once the ones made have landed. No last write: the run may have
+   * ended because another instance took the job over, whose signals are the ones that count.
+   */
   async stop (): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
-    this.publish()
     await this.#chain
   }
 }

@@ -7,28 +7,18 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
 import { expect } from 'chai'
-import { startChronos, type Chronos } from '../helpers/chronos.js'
-import { startTarget, type Target } from '../helpers/target.js'
+import { useStarters } from '../helpers/chronos.js'
 import { buildUpload, makeRecords } from '../helpers/ndjson.js'
 import { readEvents } from '../helpers/sse.js'
 import { FIRST_PROBE_MS } from '../../lib/delivery/circuit-breaker.js'
 
 describe('the circuit breaker', function () {
   this.timeout(90_000)
-  let chronos: Chronos
-  let target: Target
-  let receiver: Target | null = null
-
-  afterEach(async function () {
-    await chronos.cleanup()
-    await target.close()
-    await receiver?.close()
-    receiver = null
-  })
+  const start = useStarters()
 
   it('a target refusing connections for 10 s mid-job: no record fails, a few probes, sending resumes within one probe interval', async function () {
-    target = await startTarget(() => ({ delayMs: 2 }))
-    chronos = await startChronos()
+    const target = await start.target(() => ({ delayMs: 2 }))
+    const chronos = await start.chronos()
     // One attempt per record, so every attempt the outage cost must be given back (and the
     // records caught by it before the circuit opened must wait for its verdict).
     const answer = await chronos.upload(buildUpload(target.port, makeRecords(5000), { concurrency: 8, max_attempts: 1 }))
@@ -76,8 +66,8 @@ describe('the circuit breaker', function () {
   })
 
   it('a target answering 400 to everything: the circuit stays closed and the records fail at once', async function () {
-    target = await startTarget(() => ({ status: 400, body: 'bad' }))
-    chronos = await startChronos()
+    const target = await start.target(() => ({ status: 400, body: 'bad' }))
+    const chronos = await start.chronos()
     const startedAt = performance.now()
     const answer = await chronos.upload(buildUpload(target.port, makeRecords(300), { concurrency: 8 }))
     const status = await chronos.waitForState(answer.json.job_id, undefined, 10_000)
@@ -89,10 +79,10 @@ describe('the circuit breaker', function () {
   })
 
   it('open past CHRONOS_CIRCUIT_MAX_OPEN_MS: the job pauses with pause_reason circuit_open, the callback is told; resumed, it completes', async function () {
-    target = await startTarget()
+    const target = await start.target()
     await target.refuse()
-    receiver = await startTarget()
-    chronos = await startChronos({ CHRONOS_CIRCUIT_MAX_OPEN_MS: '1500', CHRONOS_CALLBACK_SECRET: 'a-test-secret-of-some-length' })
+    const receiver = await start.target()
+    const chronos = await start.chronos({ CHRONOS_CIRCUIT_MAX_OPEN_MS: '1500', CHRONOS_CALLBACK_SECRET: 'a-test-secret-of-some-length' })
     const answer = await chronos.upload(buildUpload(target.port, makeRecords(50), { concurrency: 4, callback_url: receiver.url }))
     const jobId = answer.json.job_id as string
     const paused = await chronos.waitForState(jobId, ['paused'], 10_000)
