@@ -89,6 +89,28 @@ export const schemas = {
       }
     }
   },
+  JobConfig: {
+    type: 'object',
+    description: 'Line 1 of an NDJSON upload, or `config` of a JSON one (DESIGN §1, docs/api.md). Any other field is refused with invalid_config.',
+    required: ['primarykey', 'protocol', 'host', 'port', 'path'],
+    additionalProperties: false,
+    properties: {
+      primarykey: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,200}$' },
+      protocol: { enum: ['http', 'https'] },
+      host: { type: 'string', description: 'DNS name or IP literal, no scheme, port or path' },
+      port: { type: ['integer', 'string'], minimum: 1, maximum: 65535 },
+      path: { type: 'string', pattern: '^/' },
+      metadata: { type: 'array', maxItems: 64, items: { type: 'object', required: ['key', 'value'], properties: { key: { type: 'string' }, value: { type: 'string' } } } },
+      method: { enum: ['POST', 'PUT', 'PATCH'], default: 'POST' },
+      concurrency: { type: 'integer', minimum: 1, description: 'In-flight requests, at most CHRONOS_MAX_CONCURRENCY; with adaptive_concurrency, the ceiling' },
+      adaptive_concurrency: { type: ['boolean', 'null'], default: false, description: 'The in-flight limit starts low, grows while the target answers well, falls on 429, 503, timeouts and connection errors (DESIGN §8)' },
+      rate_limit: { type: ['integer', 'null'], minimum: 1, maximum: 100000, description: 'Starts per second, spaced evenly (retries included)' },
+      rate_burst: { type: ['integer', 'null'], minimum: 1, description: 'Starts that may go at once after an idle spell, at most rate_limit (default 1)' },
+      timeout_ms: { type: 'integer', minimum: 1, maximum: 600000 },
+      max_attempts: { type: 'integer', minimum: 1, maximum: 10 },
+      callback_url: { type: ['string', 'null'], description: 'Receives the status object when the job ends, or pauses itself (circuit_open)' }
+    }
+  },
   Accepted: {
     type: 'object',
     required: ['message', 'job_id', 'primarykey', 'records', 'status_url'],
