@@ -200,6 +200,7 @@ export class TargetGuard {
     if (this.#probe !== null && held.includes(this.#probe)) {
       this.#probe = null
       this.#breaker.probeWithdrawn()
+      this.#options.onCircuit?.('open')
     }
   }
 

@@ -38,7 +38,7 @@ export class CircuitWatch {
     else if (this.#last === 'closed') {
       stats.opens++
       log.warn('circuit open: the target looks down')
-    } else log.info('circuit probe failed')
+    } else log.info('circuit still open')
     this.#last = state
     this.#options.publish()
   }

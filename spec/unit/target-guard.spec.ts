@@ -242,6 +242,7 @@ describe('TargetGuard', () => {
       // A straggler from before the opening answers 429 with Retry-After.
       attempt(r, { ...TOO_MANY, retryAfter: '1' })
       expect(r.guard.circuit).to.equal('open')
+      expect(r.circuits).to.deep.equal(['open', 'half_open', 'open'])
       r.advance(1000)
       expect(r.guard.mayStart(), 'the probe may go again').to.equal(true)
     })
