@@ -50,6 +50,8 @@ export interface JobsConfig {
   readonly outcomeBatchSize: number
   /** A partial batch is flushed after this long. @defaultValue 300 */
   readonly flushIntervalMs: number
+  /** A job whose circuit stays open this long pauses (`pause_reason: circuit_open`). @defaultValue 3600000 (1 hour) */
+  readonly circuitMaxOpenMs: number
 }
 
 export interface DeliveryConfig {
@@ -183,7 +185,8 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     instanceId: read.string('CHRONOS_INSTANCE_ID', hostname()),
     leaseMs: read.integer('CHRONOS_LEASE_MS', 15_000, 300, 3_600_000),
     outcomeBatchSize: read.integer('CHRONOS_OUTCOME_BATCH_SIZE', 1000, 1, 100_000),
-    flushIntervalMs: read.integer('CHRONOS_FLUSH_INTERVAL_MS', 300, 1, 60_000)
+    flushIntervalMs: read.integer('CHRONOS_FLUSH_INTERVAL_MS', 300, 1, 60_000),
+    circuitMaxOpenMs: read.integer('CHRONOS_CIRCUIT_MAX_OPEN_MS', 3_600_000, 100, 7 * 24 * 3_600_000)
   }
   const delivery: DeliveryConfig = {
     concurrency: read.integer('CHRONOS_CONCURRENCY', 4, 1, 100_000),

@@ -52,7 +52,9 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
     jobsByState: () => runnerRef?.jobsByState() ?? {},
     inFlightRequests: () => runnerRef?.inFlight ?? 0,
     leases: () => ({ held: runnerRef?.activeCount ?? 0, takeovers: runnerRef?.leaseStats.takeovers ?? 0, fenced: runnerRef?.leaseStats.fenced ?? 0 }),
-    isRedisUp: () => isReady(redis)
+    isRedisUp: () => isReady(redis),
+    jobSignals: () => runnerRef?.jobSignals() ?? [],
+    circuitOpens: () => runnerRef?.circuitStats.opens ?? 0
   })
   const runner = new JobRunner({
     jobs: config.jobs,
@@ -71,10 +73,12 @@ export function buildDeps (config: Readonly<Config>, log: Logger, overrides: Dep
       secureContext: tlsContexts.forTarget(spec.host, spec.port)
     }),
     onOutcome: (outcome) => metrics.recordOutcome(outcome),
-    sendCallback: async (jobId, spec, statusJson, jobLog) => await sendFinalCallback({
+    sendCallback: async (jobId, spec, statusJson, jobLog, event) => await sendFinalCallback({
       url: spec.callbackUrl as string,
       jobId,
       body: statusJson,
+      // A job may pause itself more than once: each pause is its own message.
+      webhookId: event === 'final' ? `${jobId}:final` : `${jobId}:paused:${Date.now()}`,
       maxAttempts: spec.maxAttempts,
       timeoutMs: spec.timeoutMs,
       secret: config.delivery.callbackSecret,

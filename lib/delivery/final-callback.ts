@@ -1,6 +1,7 @@
 /**
- * POSTs a finished job's status object to its `callback_url`, retried like a record (same
- * retryable set and backoff, up to the job's max_attempts). With a secret configured it is
+ * POSTs a job's status object to its `callback_url` when it ends (or pauses itself because
+ * its target stayed down, DESIGN §8), retried like a record (same retryable set and
+ * backoff, up to the job's max_attempts). With a secret configured it is
  * signed the Standard Webhooks way: `webhook-id`, `webhook-timestamp` and
  * `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, so receivers can
  * verify it with any Standard Webhooks library. The callback goes through the same
@@ -18,6 +19,8 @@ export interface FinalCallbackOptions {
   readonly url: string
   readonly jobId: string
   readonly body: string
+  /** The Standard Webhooks message id, the same for every try. @defaultValue `<jobId>:final` */
+  readonly webhookId?: string
   readonly maxAttempts: number
   readonly timeoutMs: number
   /** CHRONOS_CALLBACK_SECRET; null sends the callback unsigned. */
@@ -38,7 +41,7 @@ export function signWebhook (secret: string, id: string, timestampSeconds: numbe
 export async function sendFinalCallback (options: FinalCallbackOptions): Promise<boolean> {
   const url = new URL(options.url)
   const dispatcher = new Agent({ connect: options.createConnector(url), connections: 1 })
-  const webhookId = `${options.jobId}:final`
+  const webhookId = options.webhookId ?? `${options.jobId}:final`
   try {
     for (let attempts = 1; ; attempts++) {
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': `chronos/${VERSION}` }

@@ -2,6 +2,9 @@
  * Which failed attempts are tried again, and when (DESIGN §2): connection errors, timeouts
  * and 408, 425, 429, 500, 502, 503, 504; exponential backoff with full jitter (base 250 ms,
  * cap 30 s); a Retry-After header (seconds or HTTP date) wins, capped at 5 minutes.
+ * And what a failed attempt says about the target (DESIGN §8): down (the circuit breaker
+ * counts it), overloaded (adaptive concurrency cuts on it), or asking for a pause
+ * (Retry-After on a 429 or 503 holds every start of the job).
  */
 import type { Attempt } from './send-record.js'
 
@@ -14,6 +17,29 @@ export function isRetryable (attempt: Attempt): boolean {
   if (attempt.ok) return false
   if (attempt.error === 'timeout' || attempt.error === 'connect_error') return true
   return attempt.status !== null && RETRYABLE_STATUSES.has(attempt.status)
+}
+
+/**
+ * The target looks down: it could not be reached or did not answer in time, or its gateway
+ * says it is gone (502, 503, 504). A 400 or a 500 is an answer from a target that is up.
+ */
+export function isOutage (attempt: Attempt): boolean {
+  if (attempt.ok) return false
+  if (attempt.error === 'timeout' || attempt.error === 'connect_error') return true
+  return attempt.status === 502 || attempt.status === 503 || attempt.status === 504
+}
+
+/** The target says "too much": 429, 503, a timeout or a refused or broken connection. */
+export function isOverload (attempt: Attempt): boolean {
+  if (attempt.ok) return false
+  if (attempt.error === 'timeout' || attempt.error === 'connect_error') return true
+  return attempt.status === 429 || attempt.status === 503
+}
+
+/** How long a 429 or 503 with Retry-After holds every start of the job, capped like a retry; 0 for none. */
+export function holdMs (attempt: Attempt, nowMs: number = Date.now()): number {
+  if (attempt.retryAfter === undefined || (attempt.status !== 429 && attempt.status !== 503)) return 0
+  return Math.min(parseRetryAfter(attempt.retryAfter, nowMs) ?? 0, RETRY_AFTER_CAP_MS)
 }
 
 /**

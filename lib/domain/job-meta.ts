@@ -12,6 +12,9 @@ export function isLive (state: JobState): boolean {
   return LIVE_STATES.has(state)
 }
 
+/** A job's circuit breaker (DESIGN §8): half_open while one probe is out. */
+export type CircuitState = 'closed' | 'open' | 'half_open'
+
 export interface JobError {
   readonly code: string
   readonly message: string
@@ -42,6 +45,11 @@ export interface JobMeta {
   readonly parentJobId: string | null
   /** Why a `failed` job failed. */
   readonly error: JobError | null
+  /** The live concurrency limit its holder last wrote; the spec's concurrency before that. */
+  readonly concurrencyLimit: number
+  readonly circuit: CircuitState
+  /** Why a job paused itself (`circuit_open`); null when paused on request or not paused. */
+  readonly pauseReason: string | null
 }
 
 export interface JobCounts {

@@ -18,7 +18,10 @@ export interface JobSpec {
   readonly path: string
   readonly metadata: readonly MetadataHeader[]
   readonly method: HttpMethod
+  /** The job's in-flight cap; with adaptiveConcurrency, the ceiling of its live limit. */
   readonly concurrency: number
+  /** The live limit starts low, grows while the target answers well, falls on overload (DESIGN §8). */
+  readonly adaptiveConcurrency: boolean
   /** Starts per second, spaced evenly (GCRA), or null for no limit. */
   readonly rateLimit: number | null
   /** Starts that may go at once after an idle spell: 1..rateLimit (default 1); null without a rate limit. */
@@ -39,7 +42,7 @@ export type JobSpecResult = { ok: true, spec: JobSpec } | { ok: false, problems:
 
 const KNOWN_FIELDS = new Set([
   'primarykey', 'protocol', 'host', 'port', 'path', 'metadata', 'method',
-  'concurrency', 'rate_limit', 'rate_burst', 'timeout_ms', 'max_attempts', 'callback_url'
+  'concurrency', 'adaptive_concurrency', 'rate_limit', 'rate_burst', 'timeout_ms', 'max_attempts', 'callback_url'
 ])
 const PRIMARY_KEY = /^[A-Za-z0-9._:-]{1,200}$/
 const DNS_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/
@@ -81,6 +84,8 @@ export function parseJobSpec (value: unknown, limits: JobSpecLimits): JobSpecRes
   const method = raw.method ?? 'POST'
   if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') problems.push('"method" must be POST, PUT or PATCH')
   const concurrency = optionalInteger(raw, 'concurrency', 1, limits.maxConcurrency, limits.defaultConcurrency, problems)
+  const adaptiveConcurrency = raw.adaptive_concurrency ?? false
+  if (typeof adaptiveConcurrency !== 'boolean') problems.push('"adaptive_concurrency" must be true or false')
   const rateLimit = raw.rate_limit === undefined || raw.rate_limit === null
     ? null
     : optionalInteger(raw, 'rate_limit', 1, MAX_RATE_LIMIT, 0, problems)
@@ -101,6 +106,7 @@ export function parseJobSpec (value: unknown, limits: JobSpecLimits): JobSpecRes
       metadata,
       method: method as HttpMethod,
       concurrency,
+      adaptiveConcurrency: adaptiveConcurrency === true,
       rateLimit,
       rateBurst,
       timeoutMs,
@@ -112,8 +118,9 @@ export function parseJobSpec (value: unknown, limits: JobSpecLimits): JobSpecRes
 
 /** The spec as line 1 of a spool file and as stored in Redis: the wire names, resolved. */
 export function specToWire (spec: JobSpec): Record<string, unknown> {
-  // rate_burst only when set: spool line 1 stays as it was for jobs without it.
+  // rate_burst and adaptive_concurrency only when set: spool line 1 stays as it was for jobs without them.
   const burst = spec.rateBurst === null ? {} : { rate_burst: spec.rateBurst }
+  const adaptive = spec.adaptiveConcurrency ? { adaptive_concurrency: true } : {}
   return {
     primarykey: spec.primaryKey,
     protocol: spec.protocol,
@@ -123,6 +130,7 @@ export function specToWire (spec: JobSpec): Record<string, unknown> {
     metadata: spec.metadata,
     method: spec.method,
     concurrency: spec.concurrency,
+    ...adaptive,
     rate_limit: spec.rateLimit,
     ...burst,
     timeout_ms: spec.timeoutMs,

@@ -2,7 +2,7 @@
  * The status object of the API (docs/api.md), derived from a job's stored meta and counts. Pure, so
  * the arithmetic (rate, eta, percentiles) is unit-tested without Redis.
  */
-import type { JobState, StoredJob } from './job-meta.js'
+import type { CircuitState, JobState, StoredJob } from './job-meta.js'
 import { percentileFromBuckets, round2 } from './latency-histogram.js'
 
 export interface JobStatus {
@@ -36,6 +36,12 @@ export interface JobStatus {
   instance: string
   /** When the holder's lease ends unless renewed; null when no instance holds the job. */
   lease_expires_at: string | null
+  /** The live concurrency limit: `concurrency`, unless adaptive_concurrency moves it (DESIGN §8). */
+  concurrency_limit: number
+  /** The job's circuit breaker: open while its target looks down, half_open while one probe is out. */
+  circuit: CircuitState
+  /** Why a paused job paused itself: `circuit_open` (its target was down CHRONOS_CIRCUIT_MAX_OPEN_MS). */
+  pause_reason?: string
   error?: { code: string, message: string }
   /** Set on a retry-failed job: the job whose failures it sends again. */
   parent_job_id?: string
@@ -79,8 +85,11 @@ export function toJobStatus ({ meta, counts }: StoredJob, nowMs: number = Date.n
     rate,
     eta_ms: etaMs,
     instance: meta.instanceId,
-    lease_expires_at: meta.leaseExpiresAt
+    lease_expires_at: meta.leaseExpiresAt,
+    concurrency_limit: meta.concurrencyLimit,
+    circuit: meta.circuit
   }
+  if (meta.pauseReason !== null && state === 'paused') status.pause_reason = meta.pauseReason
   if (meta.parentJobId !== null) status.parent_job_id = meta.parentJobId
   if (meta.error !== null) status.error = { ...meta.error }
   return status

@@ -13,6 +13,10 @@ export interface MetricsSources {
   /** This instance's lease counts (held now; taken over and fenced since start). */
   readonly leases: () => { held: number, takeovers: number, fenced: number }
   readonly isRedisUp: () => boolean
+  /** What each job running here sees of its target: its live concurrency limit and circuit. */
+  readonly jobSignals: () => ReadonlyArray<{ readonly jobId: string, readonly concurrencyLimit: number, readonly circuit: string }>
+  /** Circuits opened on this instance since it started. */
+  readonly circuitOpens: () => number
 }
 
 export class Metrics {
@@ -81,6 +85,36 @@ export class Metrics {
       help: 'Runs this instance stopped because it lost the job\'s lease (a newer token, or no renewal for a whole lease time)',
       registers,
       collect () { this.reset(); this.inc(sources.leases().fenced) }
+    })
+    // Per job, but only the jobs running here (at most CHRONOS_MAX_ACTIVE_JOBS series).
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'chronos_job_concurrency_limit',
+      help: 'Live concurrency limit of each job running here (its concurrency unless adaptive_concurrency)',
+      labelNames: ['job_id'],
+      registers,
+      collect () {
+        this.reset()
+        for (const { jobId, concurrencyLimit } of sources.jobSignals()) this.set({ job_id: jobId }, concurrencyLimit)
+      }
+    })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: 'chronos_job_circuit_open',
+      help: '1 while the circuit of a job running here is open or half_open (its target looks down), else 0',
+      labelNames: ['job_id'],
+      registers,
+      collect () {
+        this.reset()
+        for (const { jobId, circuit } of sources.jobSignals()) this.set({ job_id: jobId }, circuit === 'closed' ? 0 : 1)
+      }
+    })
+    // eslint-disable-next-line no-new
+    new Counter({
+      name: 'chronos_circuit_opens_total',
+      help: 'Job circuits opened on this instance (a target judged down)',
+      registers,
+      collect () { this.reset(); this.inc(sources.circuitOpens()) }
     })
     // eslint-disable-next-line no-new
     new Gauge({

@@ -4,6 +4,8 @@
  * instead of one push (and one sink write) per record.
  */
 import type { Outcome } from '../domain/outcome.js'
+import type { JobRecord } from '../domain/record.js'
+import { toOutcome, type Attempt } from '../delivery/send-record.js'
 
 export class OutcomeGatherer {
   readonly #handOn: (outcomes: Outcome[]) => void
@@ -20,6 +22,16 @@ export class OutcomeGatherer {
       this.#timer = null
       this.flush()
     })
+  }
+
+  /** A record's outcome from its last attempt. */
+  addFinal (record: JobRecord, attempt: Attempt, attempts: number): void {
+    this.add(toOutcome(record, attempt, attempts))
+  }
+
+  /** An unreadable line, or a record that threw (with the attempts it had made). */
+  addInvalid (index: number, idJson: string, attempts: number): void {
+    this.add({ index, idJson, ok: false, status: null, attempts, timeMs: 0, error: 'invalid_record' })
   }
 
   /** Hands on what has been gathered now (nothing when empty). */

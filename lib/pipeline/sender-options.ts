@@ -1,5 +1,4 @@
-/** What a sender is given, and what it tracks per record (sender.ts). */
-import type { JobRecord } from '../domain/record.js'
+/** What a sender is given (sender.ts). */
 import type { AttemptSender, Attempt } from '../delivery/send-record.js'
 import type { SendSlotsOptions } from './send-slots.js'
 
@@ -11,11 +10,4 @@ export interface SenderOptions extends SendSlotsOptions {
   readonly retryDelayMs: RetryDecision
   /** Records waiting for a retry at once before new records stop starting. @defaultValue 4 × maxInFlight */
   readonly maxWaiting?: number
-}
-
-export interface Work {
-  readonly record: JobRecord
-  attempts: number
-  /** The record threw and has its outcome: a late callback of that attempt is ignored. */
-  hasThrown: boolean
 }

@@ -5,8 +5,8 @@
  * records are taken (and parsed) only as slots free and while the sink takes the outcomes
  * (push() said so), so backpressure reaches the disk read and no queue grows with the job.
  * Retries wait in a RetryBacklog and go before new records; SendSlots decides each start
- * (the job's own cap, its fair share of the instance's InFlightBudget, the rate gate);
- * outcomes cross to the sink one array per event-loop turn (OutcomeGatherer).
+ * (what the target allows, the job's cap, its fair share of the instance's InFlightBudget,
+ * the rate gate); outcomes cross to the sink one array per event-loop turn (OutcomeGatherer).
  * pauseSending() starts nothing (rate-held starts give their slot back); stopIntake() drops
  * what has not started and ends once in-flight attempts have; abortInFlight() cancels those.
  * A record that throws becomes its own `invalid_record` outcome (issue 18 items 1-2); an
@@ -15,12 +15,14 @@
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import type { RecordBatch } from './record-batches.js'
-import { toOutcome, type Attempt } from '../delivery/send-record.js'
+import type { Attempt } from '../delivery/send-record.js'
+import type { CircuitState } from '../delivery/circuit-breaker.js'
 import { SendSlots } from './send-slots.js'
 import { RetryBacklog } from './retry-backlog.js'
 import { OutcomeGatherer } from './outcome-gatherer.js'
 import { BatchCursor } from './batch-cursor.js'
-import type { RetryDecision, SenderOptions, Work } from './sender-options.js'
+import type { RetryDecision, SenderOptions } from './sender-options.js'
+import { newWork, type Work } from './work.js'
 
 export type { RetryDecision, SenderOptions }
 
@@ -32,8 +34,8 @@ export class Sender extends Transform {
   readonly #options: SenderOptions
   readonly #maxWaiting: number
   readonly #abort = new AbortController()
-  /** Whether one more attempt may start: the job's cap, the instance's budget, the rate limit. */
-  readonly #slots: SendSlots<Work>
+  /** Whether one more attempt may start: the target, the job's cap, the instance's budget, the rate limit. */
+  readonly #slots: SendSlots
   /** Records waiting for a retry, and retries due (started before any new record). */
   readonly #retries: RetryBacklog<Work>
   /** Where new records are taken from. */
@@ -53,12 +55,22 @@ export class Sender extends Transform {
     super({ writableObjectMode: true, readableObjectMode: true, writableHighWaterMark: 1, readableHighWaterMark: 4 })
     this.#options = options
     this.#maxWaiting = options.maxWaiting ?? 4 * options.maxInFlight
-    this.#slots = new SendSlots(options, (work) => this.#attempt(work), () => this.#queuePump())
+    this.#slots = new SendSlots(options, {
+      start: (work) => this.#attempt(work),
+      wake: () => this.#queuePump(),
+      requeue: (works) => this.#retries.putFirst(works),
+      fail: (work, attempt) => this.#outcomes.addFinal(work.record, attempt, work.attempts)
+    })
     this.#retries = new RetryBacklog(() => this.#pumpAndSettle())
     this.#outcomes = new OutcomeGatherer((outcomes) => { if (!this.destroyed) this.#canPush = this.push(outcomes) })
   }
 
   get inFlight (): number { return this.#slots.inFlight }
+
+  /** The live in-flight cap: the job's concurrency, unless adaptive. */
+  get concurrencyLimit (): number { return this.#slots.guard.limit.current }
+
+  get circuit (): CircuitState { return this.#slots.guard.circuit }
 
   /** Records waiting for a retry timer. */
   get waiting (): number { return this.#retries.waiting }
@@ -66,7 +78,7 @@ export class Sender extends Transform {
   pauseSending (): void {
     this.#isPaused = true
     // Rate-held starts go back first, to be rescheduled through the limiter on resume.
-    this.#retries.putFirst(this.#slots.takeRateHeld())
+    this.#slots.requeueRateHeld()
     this.#slots.setActive(false)
   }
 
@@ -82,8 +94,7 @@ export class Sender extends Transform {
     // Waiting retries and rate-held starts never began: dropped without an outcome, so a
     // resumed job sends them again and a cancelled one counts them as unsent.
     this.#retries.clear()
-    this.#slots.takeRateHeld()
-    this.#slots.setActive(false)
+    this.#slots.stop()
     this.#settle()
   }
 
@@ -151,18 +162,13 @@ export class Sender extends Transform {
   #startNext (): boolean {
     if (this.#retries.waiting >= this.#maxWaiting) return false
     for (let item = this.#cursor.next(); item !== null; item = this.#cursor.next()) {
-      if ('invalid' in item) this.#emitInvalid(item.index, 'null', 0)
+      if ('invalid' in item) this.#outcomes.addInvalid(item.index, 'null', 0)
       else {
-        this.#slots.launch({ record: item, attempts: 0, hasThrown: false })
+        this.#slots.launch(newWork(item))
         return true
       }
     }
     return false
-  }
-
-  /** An unreadable line, or a record that threw (with the attempts it had made). */
-  #emitInvalid (index: number, idJson: string, attempts: number): void {
-    this.#outcomes.add({ index, idJson, ok: false, status: null, attempts, timeMs: 0, error: 'invalid_record' })
   }
 
   #attempt (work: Work): void {
@@ -173,7 +179,7 @@ export class Sender extends Transform {
       // the next tick: a run of such records must not recurse through #pump.
       work.hasThrown = true
       this.#slots.release()
-      this.#emitInvalid(work.record.index, work.record.idJson, work.attempts)
+      this.#outcomes.addInvalid(work.record.index, work.record.idJson, work.attempts)
       this.#queuePump()
     }
   }
@@ -186,6 +192,7 @@ export class Sender extends Transform {
     // A throw here is a bug of ours; inside undici's callbacks it would be swallowed.
     try {
       work.attempts++
+      this.#slots.guard.settle(work, result, this.#slots.inFlight)
       const delayMs = this.#decide(work, result)
       if (delayMs !== null && !this.#isStopping) this.#retries.wait(work, delayMs)
       this.#pumpAndSettle()
@@ -197,11 +204,12 @@ export class Sender extends Transform {
   /** Emits the record's outcome and returns null, or the delay before its next attempt. */
   #decide (work: Work, result: Attempt): number | null {
     try {
-      const delayMs = this.#options.retryDelayMs(result, work.attempts)
-      if (delayMs === null) this.#outcomes.add(toOutcome(work.record, result, work.attempts))
+      // Attempts given back after an outage do not count against max_attempts.
+      const delayMs = this.#options.retryDelayMs(result, work.attempts - work.given)
+      if (delayMs === null && !this.#slots.guard.holdsForVerdict(work, result)) this.#outcomes.addFinal(work.record, result, work.attempts)
       return delayMs
     } catch {
-      this.#emitInvalid(work.record.index, work.record.idJson, work.attempts)
+      this.#outcomes.addInvalid(work.record.index, work.record.idJson, work.attempts)
       return null
     }
   }
@@ -218,8 +226,10 @@ export class Sender extends Transform {
   /** Ends the stream once every record has its outcome (or, stopping, once in-flight ones have). */
   #settle (): void {
     if (this.#isStopping) return this.#endIfDrained()
-    const isIdle = this.#slots.inFlight === 0 && this.#retries.isEmpty && !this.#cursor.isHolding
-    if (isIdle && this.#flushCallback !== null) {
+    if (this.#flushCallback === null || this.#slots.inFlight > 0 || this.#cursor.isHolding) return
+    // Nothing else will be sent: records waiting for the breaker's verdict get it now.
+    if (this.#retries.isEmpty) this.#slots.guard.decideIdle()
+    if (this.#retries.isEmpty && this.#slots.guard.awaiting === 0) {
       const flush = this.#flushCallback
       this.#flushCallback = null
       this.#outcomes.flush()

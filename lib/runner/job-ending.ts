@@ -13,13 +13,14 @@ import type { JobStore } from '../store/job-store.js'
 import type { OutcomeStore } from '../store/outcome-store.js'
 import { extractFailed } from '../spool/extract-failed.js'
 import { removeReceipt } from '../spool/job-receipt.js'
+import type { CallbackEvent, SendCallback } from './runner-deps.js'
 
 export interface JobEndingDeps {
   readonly upload: UploadConfig
   readonly jobStore: JobStore
   readonly outcomeStore: OutcomeStore
-  /** POSTs the final status object to the job's callback_url (never rejects). */
-  readonly sendCallback?: ((jobId: string, spec: JobSpec, statusJson: string, log: Logger) => Promise<unknown>) | undefined
+  /** POSTs the status object to the job's callback_url (never rejects). */
+  readonly sendCallback?: SendCallback | undefined
   readonly log: Logger
 }
 
@@ -42,7 +43,7 @@ export class JobEnding {
     }
     await jobStore.finish(jobId, state)
     await this.#removeFiles(jobId, spoolPath)
-    if (spec?.callbackUrl !== null && spec !== null) this.#callBack(jobId, spec, log)
+    if (spec !== null) this.notify(jobId, spec, 'final', log)
   }
 
   /** The job itself broke: it ends `failed` with what it counted so far. */
@@ -69,12 +70,13 @@ export class JobEnding {
     await Promise.all(this.#callbacks)
   }
 
-  #callBack (jobId: string, spec: JobSpec, log: Logger): void {
+  /** Sends the job's status object to its callback_url, if it has one, in the background. */
+  notify (jobId: string, spec: JobSpec, event: CallbackEvent, log: Logger): void {
     const send = this.#deps.sendCallback
-    if (send === undefined) return
+    if (send === undefined || spec.callbackUrl === null) return
     const callback = this.#deps.jobStore.get(jobId)
-      .then(async (job) => job === null ? undefined : await send(jobId, spec, JSON.stringify(toJobStatus(job)), log))
-      .catch((err: unknown) => log.error({ err }, 'final callback failed'))
+      .then(async (job) => job === null ? undefined : await send(jobId, spec, JSON.stringify(toJobStatus(job)), log, event))
+      .catch((err: unknown) => log.error({ err, event }, 'callback failed'))
       .finally(() => this.#callbacks.delete(callback))
     this.#callbacks.add(callback)
   }

@@ -15,7 +15,8 @@ import { ActiveJobs, type ActiveJob } from './active-jobs.js'
 import { LeasedJob } from './leased-job.js'
 import { InFlightBudget } from '../pipeline/in-flight-budget.js'
 
-import type { JobRunnerDeps, LeaseStats } from './runner-deps.js'
+import type { CircuitStats, JobRunnerDeps, LeaseStats } from './runner-deps.js'
+import type { Signals } from './signal-publisher.js'
 
 export type { JobRunnerDeps, LeaseStats }
 
@@ -26,13 +27,21 @@ export class JobRunner {
   readonly #recovery: JobRecovery
   readonly #claimer: JobClaimer
   readonly leaseStats: LeaseStats = { takeovers: 0, fenced: 0 }
+  readonly circuitStats: CircuitStats = { opens: 0 }
   #isClosing = false
   readonly #leased: LeasedJob
 
   constructor (deps: JobRunnerDeps) {
     this.#deps = deps
     this.ending = new JobEnding(deps)
-    this.#leased = new LeasedJob(deps, this.ending, this.leaseStats, new InFlightBudget(deps.jobs.maxInFlight), () => this.#isClosing)
+    this.#leased = new LeasedJob(deps, {
+      ending: this.ending,
+      stats: this.leaseStats,
+      circuitStats: this.circuitStats,
+      budget: new InFlightBudget(deps.jobs.maxInFlight),
+      isClosing: () => this.#isClosing,
+      pause: async (jobId, reason) => await this.pauseHere(jobId, reason)
+    })
     this.#recovery = new JobRecovery({ spoolDir: deps.upload.spoolDir, instanceId: deps.jobs.instanceId, jobStore: deps.jobStore, leaseStore: deps.leaseStore, log: deps.log })
     this.#claimer = new JobClaimer({
       leases: deps.leaseStore,
@@ -117,11 +126,17 @@ export class JobRunner {
     return true
   }
 
+  /** What the jobs running here see of their targets (/metrics). */
+  jobSignals (): Array<Signals & { readonly jobId: string }> {
+    return this.active.all().flatMap(({ lease, run }) => run === null ? [] : [{ jobId: lease.jobId, concurrencyLimit: run.concurrencyLimit, circuit: run.circuit }])
+  }
+
   /**
    * Pause of a job that runs here: nothing new starts once this resolves; in-flight
    * requests finish in the background, then the lease and the slot are given up.
+   * `reason` is set when the job pauses itself (its circuit stayed open too long).
    */
-  async pauseHere (jobId: string): Promise<boolean> {
+  async pauseHere (jobId: string, reason?: string): Promise<boolean> {
     const job = this.active.get(jobId)
     if (job === undefined) return false
     if (job.stopping === null) {
@@ -129,7 +144,7 @@ export class JobRunner {
       job.run?.pause()
       job.run?.drain(this.#deps.pauseGraceMs).catch(() => {})
     }
-    await this.#deps.jobStore.setLiveState(jobId, 'paused')
+    await this.#deps.jobStore.setLiveState(jobId, 'paused', reason)
     await this.#deps.leaseStore.setControl(jobId, null)
     return true
   }

@@ -12,26 +12,37 @@ import { markReceiptStarted } from '../spool/job-receipt.js'
 import { JobRun } from './run-job.js'
 import type { JobEnding } from './job-ending.js'
 import type { ActiveJob } from './active-jobs.js'
-import type { JobRunnerDeps, LeaseStats } from './runner-deps.js'
+import type { CircuitStats, JobRunnerDeps, LeaseStats } from './runner-deps.js'
 import type { InFlightBudget } from '../pipeline/in-flight-budget.js'
+import { SignalPublisher } from './signal-publisher.js'
+import { CircuitWatch } from './circuit-watch.js'
 
 /** Runs in a row that the process died under without progress before a job is quarantined. */
 const POISON_STRIKES = 2
 
+/** What a LeasedJob shares with its JobRunner. */
+export interface LeasedJobParts {
+  readonly ending: JobEnding
+  readonly stats: LeaseStats
+  readonly circuitStats: CircuitStats
+  /** CHRONOS_MAX_IN_FLIGHT, shared fairly by the instance's running jobs (in-flight-budget.ts). */
+  readonly budget: InFlightBudget
+  readonly isClosing: () => boolean
+  /** Pauses a job running here, recording why (the runner's pauseHere). */
+  readonly pause: (jobId: string, reason: string) => Promise<unknown>
+}
+
 export class LeasedJob {
   readonly #deps: JobRunnerDeps
+  readonly #parts: LeasedJobParts
   readonly #ending: JobEnding
   readonly #stats: LeaseStats
-  /** CHRONOS_MAX_IN_FLIGHT, shared fairly by the instance's running jobs (in-flight-budget.ts). */
-  readonly #budget: InFlightBudget
-  readonly #isClosing: () => boolean
 
-  constructor (deps: JobRunnerDeps, ending: JobEnding, stats: LeaseStats, budget: InFlightBudget, isClosing: () => boolean) {
+  constructor (deps: JobRunnerDeps, parts: LeasedJobParts) {
     this.#deps = deps
-    this.#ending = ending
-    this.#stats = stats
-    this.#budget = budget
-    this.#isClosing = isClosing
+    this.#parts = parts
+    this.#ending = parts.ending
+    this.#stats = parts.stats
   }
 
   async run (job: ActiveJob, log: Logger): Promise<void> {
@@ -51,7 +62,7 @@ export class LeasedJob {
     const parsed = this.#specOf(meta)
     if (!parsed.ok) return await this.#ending.fail(jobId, meta.spoolPath, { code: 'invalid_config', message: parsed.problems.join('; ') })
     if (meta.control !== null) job.stopping = meta.control
-    if (this.#isClosing()) job.stopping ??= 'handover'
+    if (this.#parts.isClosing()) job.stopping ??= 'handover'
     if (job.stopping !== null) return await this.#stopBeforeRun(job, meta, parsed.spec, log)
     if (await jobStore.openRun(jobId) >= POISON_STRIKES) {
       log.error({ strikes: POISON_STRIKES }, 'job quarantined: it crashed the process on resume')
@@ -65,6 +76,8 @@ export class LeasedJob {
     if (job.stopping !== null) return await this.#stopBeforeRun(job, meta, parsed.spec, log)
     log.info({ total: meta.total, isResume, concurrency: parsed.spec.concurrency, fence: lease.fence }, 'job started')
 
+    const { circuitStats: stats, pause } = this.#parts
+    const circuit = new CircuitWatch({ jobId, spec: parsed.spec, ending: this.#ending, stats, pause, publish: () => signals.publish(), log })
     const run = job.run = new JobRun({
       jobId,
       spec: parsed.spec,
@@ -77,19 +90,28 @@ export class LeasedJob {
       outcomeStore: this.#deps.outcomeStore,
       createConnector: this.#deps.createConnector,
       onOutcome: this.#deps.onOutcome,
-      budget: this.#budget,
+      budget: this.#parts.budget,
       owner: meta.owner,
+      circuitMaxOpenMs: this.#deps.jobs.circuitMaxOpenMs,
+      onCircuit: (state) => circuit.changed(state),
+      onCircuitStuck: () => circuit.stuck(),
       log
     })
+    const signals = new SignalPublisher(jobStore, jobId, () => ({ concurrencyLimit: run.concurrencyLimit, circuit: run.circuit }), log)
     const startMs = performance.now()
+    // run() builds its sender before its first await: the first write has the live limit.
+    const running = run.run()
+    signals.start()
     let end
     try {
-      end = await run.run()
+      end = await running
     } catch (err) {
       // The job ends here with what it counted (the sink stored what it held); the process
       // and every other job go on.
+      await signals.stop()
       return await this.#ending.failRun(jobId, meta.spoolPath, err, log)
     }
+    await signals.stop()
     const durationMs = Math.round(performance.now() - startMs)
     // Ending a job is the holder's alone: a deposed holder writes nothing more.
     const isStillHolder = end !== 'fenced' && (end === 'state_lost' || await job.keeper.confirm())

@@ -27,6 +27,7 @@ import { openSpoolLines } from '../spool/spool-reader.js'
 import { createRecordBatcher, type RecordBatcherOptions } from '../pipeline/record-batches.js'
 import { createSender, type Sender } from '../pipeline/sender.js'
 import type { InFlightBudget } from '../pipeline/in-flight-budget.js'
+import type { CircuitState } from '../delivery/circuit-breaker.js'
 import { createStatusSink, type StatusSink } from '../pipeline/status-sink.js'
 
 export type RunEnd = 'completed' | 'drained' | 'cancelled' | 'state_lost' | 'fenced'
@@ -52,6 +53,12 @@ export interface RunJobOptions {
   readonly budget?: InFlightBudget | undefined
   /** The job's API key fingerprint ('' when the API is open): its share of the budget counts under it. */
   readonly owner?: string | undefined
+  /** How long the circuit may stay open before the job pauses (CHRONOS_CIRCUIT_MAX_OPEN_MS). @defaultValue 1 hour */
+  readonly circuitMaxOpenMs?: number | undefined
+  /** The job's circuit changed state. */
+  readonly onCircuit?: ((state: CircuitState) => void) | undefined
+  /** The circuit has been open `circuitMaxOpenMs`: the job should pause. */
+  readonly onCircuitStuck?: (() => void) | undefined
   readonly log: Logger
 }
 
@@ -86,7 +93,11 @@ export class JobRun {
       retryDelayMs: (attempt, attemptsMade) => retryDelayMs(attempt, attemptsMade, spec.maxAttempts),
       rateLimiter: spec.rateLimit === null ? undefined : new RateLimiter(spec.rateLimit, spec.rateBurst ?? 1),
       budget: this.#options.budget,
-      owner: this.#options.owner
+      owner: this.#options.owner,
+      isAdaptive: spec.adaptiveConcurrency,
+      maxOpenMs: this.#options.circuitMaxOpenMs,
+      onCircuit: this.#options.onCircuit,
+      onCircuitStuck: this.#options.onCircuitStuck
     })
     const sink = this.#sink = createStatusSink({
       batchSize: this.#options.outcomeBatchSize,
@@ -123,6 +134,15 @@ export class JobRun {
 
   get inFlight (): number {
     return this.#sender?.inFlight ?? 0
+  }
+
+  /** The live in-flight limit (the spec's concurrency until the run starts, or without adaptive concurrency). */
+  get concurrencyLimit (): number {
+    return this.#sender?.concurrencyLimit ?? this.#options.spec.concurrency
+  }
+
+  get circuit (): CircuitState {
+    return this.#sender?.circuit ?? 'closed'
   }
 
   get isPaused (): boolean {

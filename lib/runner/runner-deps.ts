@@ -9,6 +9,11 @@ import type { JobSpec, JobSpecLimits } from '../domain/job-spec.js'
 import type { Outcome } from '../domain/outcome.js'
 import type { ConnectorFactory } from '../delivery/http-pools.js'
 
+/** Why the callback is called: the job ended, or it paused itself (circuit open too long). */
+export type CallbackEvent = 'final' | 'paused'
+
+export type SendCallback = (jobId: string, spec: JobSpec, statusJson: string, log: Logger, event: CallbackEvent) => Promise<unknown>
+
 export interface JobRunnerDeps {
   readonly jobs: JobsConfig
   readonly upload: UploadConfig
@@ -20,8 +25,8 @@ export interface JobRunnerDeps {
   readonly createConnector: ConnectorFactory
   /** How long a pause waits for in-flight requests before it stops them (they are sent again on resume). */
   readonly pauseGraceMs: number
-  /** POSTs the final status object to the job's callback_url (never rejects). */
-  readonly sendCallback?: (jobId: string, spec: JobSpec, statusJson: string, log: Logger) => Promise<unknown>
+  /** POSTs the status object to the job's callback_url at its end, or when it paused itself (never rejects). */
+  readonly sendCallback?: SendCallback
   /** Sees every outcome as it reaches the sink (metrics). */
   readonly onOutcome?: (outcome: Outcome) => void
   readonly log: Logger
@@ -31,4 +36,10 @@ export interface JobRunnerDeps {
 export interface LeaseStats {
   takeovers: number
   fenced: number
+}
+
+/** What this instance's runs have seen of their targets since it started (/metrics). */
+export interface CircuitStats {
+  /** Circuits opened (closed → open). */
+  opens: number
 }

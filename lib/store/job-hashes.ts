@@ -28,7 +28,20 @@ function metaFromHash (hash: Readonly<Record<string, string>>, leaseTtlMs: numbe
     startedAt: hash.started_at ?? null,
     finishedAt: hash.finished_at ?? null,
     parentJobId: hash.parent_job_id ?? null,
-    error: hash.error_code === undefined ? null : { code: hash.error_code, message: hash.error_message ?? '' }
+    error: hash.error_code === undefined ? null : { code: hash.error_code, message: hash.error_message ?? '' },
+    concurrencyLimit: hash.concurrency_limit === undefined ? specConcurrency(hash.spec) : int(hash.concurrency_limit),
+    circuit: hash.circuit === 'open' || hash.circuit === 'half_open' ? hash.circuit : 'closed',
+    pauseReason: hash.pause_reason ?? null
+  }
+}
+
+/** The spec's `concurrency`, for a job whose holder has not written its live limit yet (1 without a spec). */
+function specConcurrency (specJson: string | undefined): number {
+  try {
+    const concurrency = (JSON.parse(specJson ?? 'null') as { concurrency?: unknown } | null)?.concurrency
+    return typeof concurrency === 'number' && concurrency >= 1 ? concurrency : 1
+  } catch {
+    return 1
   }
 }
 

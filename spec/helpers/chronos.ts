@@ -15,7 +15,7 @@ import type { DepsOverrides } from '../../lib/deps.js'
 import { httpRequest, type HttpAnswer } from './http.js'
 import { checkAnswer } from './openapi-check.js'
 import { deleteKeysWithPrefix, sharedRedis, uniquePrefix } from './redis.js'
-import { startTarget, type Target } from './target.js'
+import { startTarget, type Target, type TargetScript } from './target.js'
 
 export type { HttpAnswer }
 
@@ -200,4 +200,36 @@ export function useChronosAndTarget (use: (chronos: Chronos, target: Target) => 
     await chronos?.cleanup()
     await target?.close()
   })
+}
+
+export interface Starters {
+  /** startChronos(env), cleaned up after the test. */
+  chronos: (env?: Record<string, string>) => Promise<Chronos>
+  /** startTarget(script), closed after the test. */
+  target: (script?: TargetScript) => Promise<Target>
+}
+
+/**
+ * Mocha hooks for the calling describe block: whatever a test starts through the returned
+ * starters (each its own env or script) is cleaned up after it, in reverse order.
+ */
+export function useStarters (): Starters {
+  let started: Array<() => Promise<void>> = []
+  afterEach(async function () {
+    const stops = started.reverse()
+    started = []
+    for (const stop of stops) await stop()
+  })
+  return {
+    chronos: async (env) => {
+      const chronos = await startChronos(env)
+      started.push(async () => await chronos.cleanup())
+      return chronos
+    },
+    target: async (script) => {
+      const target = await startTarget(script)
+      started.push(async () => await target.close())
+      return target
+    }
+  }
 }

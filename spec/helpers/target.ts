@@ -54,6 +54,10 @@ export interface Target {
   waitForRequests(n: number, timeoutMs?: number): Promise<TargetRequest[]>
   /** Stops listening, drops every connection (keep-alive ones too) and pending delays. */
   close(): Promise<void>
+  /** Goes down: like close(), so every connection to the port is refused until accept(). */
+  refuse(): Promise<void>
+  /** Comes back up on the same port. */
+  accept(): Promise<void>
 }
 
 export interface TargetOptions {
@@ -158,18 +162,26 @@ export async function startTarget (script: TargetScript = () => undefined, optio
         check()
       })
     },
-    async close () {
-      // Pending delays end now; their responses find the socket destroyed and write nothing.
-      for (const [timer, resolve] of timers) {
-        clearTimeout(timer)
-        resolve()
-      }
-      timers.clear()
-      const closed = once(server, 'close')
-      server.close()
-      server.closeAllConnections()
-      await closed
+    close: stop,
+    refuse: stop,
+    async accept () {
+      server.listen(port, '127.0.0.1')
+      await once(server, 'listening')
     },
+  }
+
+  async function stop (): Promise<void> {
+    // Pending delays end now; their responses find the socket destroyed and write nothing.
+    for (const [timer, resolve] of timers) {
+      clearTimeout(timer)
+      resolve()
+    }
+    timers.clear()
+    if (!server.listening) return
+    const closed = once(server, 'close')
+    server.close()
+    server.closeAllConnections()
+    await closed
   }
 }
 

@@ -51,6 +51,7 @@ describe('parseJobSpec()', () => {
         metadata: [{ key: 'tenant_id', value: 'tenant-123' }, { key: 'env', value: 'production' }],
         method: 'POST',
         concurrency: 4,
+        adaptiveConcurrency: false,
         rateLimit: null,
         rateBurst: null,
         timeoutMs: 30_000,
@@ -419,6 +420,23 @@ describe('parseJobSpec()', () => {
     }
   })
 
+  describe('"adaptive_concurrency"', () => {
+    it('defaults to false (also given as null)', () => {
+      expect(accept(BASE).adaptiveConcurrency).to.equal(false)
+      expect(accept({ ...BASE, adaptive_concurrency: null }).adaptiveConcurrency).to.equal(false)
+    })
+    for (const value of [true, false]) {
+      it(`accepts ${label(value)}`, () => {
+        expect(accept({ ...BASE, adaptive_concurrency: value }).adaptiveConcurrency).to.equal(value)
+      })
+    }
+    for (const value of ['true', 1, 0, {}, [true]]) {
+      it(`refuses ${label(value)}`, () => {
+        refuseOne({ ...BASE, adaptive_concurrency: value }, 'adaptive_concurrency')
+      })
+    }
+  })
+
   describe('"rate_burst"', () => {
     it('defaults to 1 beside a rate_limit, and to null without one', () => {
       expect(accept({ ...BASE, rate_limit: 20 }).rateBurst).to.equal(1)
@@ -571,7 +589,7 @@ describe('specToWire()', () => {
   const roundTrips: Array<[string, Record<string, unknown>]> = [
     ['the seed example', JSON.parse(SEED_LINE) as Record<string, unknown>],
     ['an IPv6 target with every option', {
-      ...BASE, host: '[2001:db8::1]', metadata: [{ key: 'a', value: 'b' }], method: 'PATCH', concurrency: 2, rate_limit: 5, rate_burst: 3, timeout_ms: 10, max_attempts: 1, callback_url: 'http://x.example/cb'
+      ...BASE, host: '[2001:db8::1]', metadata: [{ key: 'a', value: 'b' }], method: 'PATCH', concurrency: 2, adaptive_concurrency: true, rate_limit: 5, rate_burst: 3, timeout_ms: 10, max_attempts: 1, callback_url: 'http://x.example/cb'
     }],
     ['a numeric host form', { ...BASE, host: '0x7f.1' }]
   ]

@@ -252,3 +252,31 @@ describe('toJobStatus()', () => {
     })
   })
 })
+
+describe('toJobStatus(): what the holder sees of the target (DESIGN §8)', () => {
+  const spec = JSON.stringify({ concurrency: 32, adaptive_concurrency: true })
+
+  it('carries the live concurrency_limit its holder wrote', () => {
+    expect(toJobStatus({ meta: { ...META, spec, concurrency_limit: '9' }, counts: {} })).to.include({ concurrency_limit: 9 })
+  })
+
+  it('shows the spec\'s concurrency before the holder wrote one, and 1 for a job without a spec', () => {
+    expect(toJobStatus({ meta: { ...META, spec }, counts: {} })).to.include({ concurrency_limit: 32 })
+    expect(toJobStatus({ meta: META, counts: {} })).to.include({ concurrency_limit: 1 })
+    expect(toJobStatus({ meta: { ...META, spec: '{not json' }, counts: {} })).to.include({ concurrency_limit: 1 })
+  })
+
+  it('shows the circuit, closed unless stored open or half_open', () => {
+    expect(toJobStatus({ meta: META, counts: {} }).circuit).to.equal('closed')
+    for (const circuit of ['open', 'half_open', 'closed']) {
+      expect(toJobStatus({ meta: { ...META, circuit }, counts: {} }).circuit).to.equal(circuit)
+    }
+    expect(toJobStatus({ meta: { ...META, circuit: 'ajar' }, counts: {} }).circuit).to.equal('closed')
+  })
+
+  it('shows pause_reason only while the job is paused', () => {
+    expect(toJobStatus({ meta: { ...META, state: 'paused', pause_reason: 'circuit_open' }, counts: {} })).to.include({ pause_reason: 'circuit_open' })
+    expect(toJobStatus({ meta: { ...META, pause_reason: 'circuit_open' }, counts: {} })).to.not.have.property('pause_reason')
+    expect(toJobStatus({ meta: { ...META, state: 'paused' }, counts: {} })).to.not.have.property('pause_reason')
+  })
+})

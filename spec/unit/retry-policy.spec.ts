@@ -1,7 +1,8 @@
 // Retry policy of DESIGN §2: which failed attempts are tried again, and after how long.
 import { expect } from 'chai'
 import {
-  BACKOFF_BASE_MS, BACKOFF_CAP_MS, RETRY_AFTER_CAP_MS, RETRYABLE_STATUSES, isRetryable, parseRetryAfter, retryDelayMs
+  BACKOFF_BASE_MS, BACKOFF_CAP_MS, RETRY_AFTER_CAP_MS, RETRYABLE_STATUSES,
+  holdMs, isOutage, isOverload, isRetryable, parseRetryAfter, retryDelayMs
 } from '../../lib/delivery/retry-policy.js'
 import type { Attempt } from '../../lib/delivery/send-record.js'
 import type { FailureReason } from '../../lib/domain/outcome.js'
@@ -186,4 +187,57 @@ describe('parseRetryAfter()', () => {
       expect(parseRetryAfter(garbage, NOW)).to.equal(null)
     })
   }
+})
+
+describe('what a failed attempt says about the target (DESIGN §8)', () => {
+  describe('isOutage(): the circuit breaker counts it', () => {
+    for (const status of [502, 503, 504]) {
+      it(`counts ${status}`, () => expect(isOutage(failedWith(status))).to.equal(true))
+    }
+    for (const error of ['timeout', 'connect_error'] as const) {
+      it(`counts a ${error}`, () => expect(isOutage(erroredWith(error))).to.equal(true))
+    }
+    for (const status of [400, 404, 408, 429, 500, 501]) {
+      it(`does not count ${status}: the target is up and answering`, () => expect(isOutage(failedWith(status))).to.equal(false))
+    }
+    for (const error of ['cancelled', 'request_error', 'target_forbidden', 'invalid_record'] as const) {
+      it(`does not count ${error}`, () => expect(isOutage(erroredWith(error))).to.equal(false))
+    }
+    it('does not count a success', () => expect(isOutage(SUCCEEDED)).to.equal(false))
+  })
+
+  describe('isOverload(): adaptive concurrency cuts on it', () => {
+    for (const status of [429, 503]) {
+      it(`cuts on ${status}`, () => expect(isOverload(failedWith(status))).to.equal(true))
+    }
+    for (const error of ['timeout', 'connect_error'] as const) {
+      it(`cuts on a ${error}`, () => expect(isOverload(erroredWith(error))).to.equal(true))
+    }
+    for (const status of [400, 500, 502, 504]) {
+      it(`does not cut on ${status}`, () => expect(isOverload(failedWith(status))).to.equal(false))
+    }
+    it('does not cut on a success or a cancel', () => {
+      expect(isOverload(SUCCEEDED)).to.equal(false)
+      expect(isOverload(erroredWith('cancelled'))).to.equal(false)
+    })
+  })
+
+  describe('holdMs(): a Retry-After on a 429 or 503 holds every start of the job', () => {
+    it('holds for the seconds given', () => {
+      expect(holdMs(failedWith(429, '3'), NOW)).to.equal(3000)
+      expect(holdMs(failedWith(503, '0'), NOW)).to.equal(0)
+    })
+    it('holds until an HTTP date', () => {
+      expect(holdMs(failedWith(503, 'Wed, 21 Oct 2015 07:28:10 GMT'), NOW)).to.equal(10_000)
+    })
+    it('caps the hold like a retry, at 5 minutes', () => {
+      expect(holdMs(failedWith(429, '86400'), NOW)).to.equal(RETRY_AFTER_CAP_MS)
+    })
+    it('does not hold for another status, a garbled header or none', () => {
+      expect(holdMs(failedWith(500, '3'), NOW)).to.equal(0)
+      expect(holdMs(failedWith(302, '3'), NOW)).to.equal(0)
+      expect(holdMs(failedWith(429, 'soon'), NOW)).to.equal(0)
+      expect(holdMs(failedWith(429), NOW)).to.equal(0)
+    })
+  })
 })

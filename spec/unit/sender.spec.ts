@@ -25,6 +25,8 @@ function records (count: number): JobRecord[] {
 
 const OK: Attempt = { ok: true, status: 200, timeMs: 3, error: null }
 const UNAVAILABLE: Attempt = { ok: false, status: 503, timeMs: 2, error: 'http_status', snippet: 'busy' }
+/** Not outage-like: the circuit breaker takes it for a target that is up. */
+const SERVER_ERROR: Attempt = { ok: false, status: 500, timeMs: 2, error: 'http_status', snippet: 'oops' }
 const CANCELLED: Attempt = { ok: false, status: null, timeMs: 1, error: 'cancelled' }
 
 /** No record is ever retried. */
@@ -462,13 +464,13 @@ describe('createSender()', () => {
     })
 
     it('gives up after the last attempt allowed and keeps the last failure', async () => {
-      const attempts = probe(async () => UNAVAILABLE)
+      const attempts = probe(async () => SERVER_ERROR)
       const sink = collectingSink()
       const stage = sender(attempts.attempt, { maxInFlight: 2, retryDelayMs: retryFailures(3, 1) })
       await run(countingSource(records(2)).stream, stage, sink.stream)
       expect(sink.outcomes).to.have.length(2)
       for (const outcome of sink.outcomes) {
-        expect(outcome).to.include({ ok: false, status: 503, attempts: 3, error: 'http_status', snippet: 'busy' })
+        expect(outcome).to.include({ ok: false, status: 500, attempts: 3, error: 'http_status', snippet: 'oops' })
       }
       expect(attempts.started).to.have.length(6)
     })

@@ -1,7 +1,9 @@
 /**
  * GET /jobs/:id/events — Server-Sent Events while a job runs:
  *   event: state     one per state transition, replayed from the job's stored history
- *   event: progress  the status object, about once a second
+ *   event: circuit   {"circuit": "open" | "half_open" | "closed"} when the job's circuit breaker
+ *                    changes (DESIGN §8), as seen by the once-a-second read
+ *   event: progress  the status object, about once a second (with `concurrency_limit`)
  *   event: final     the status object once the job has ended; then the stream closes
  * Event ids are `<transitions seen>.<count>`. A client reconnecting with Last-Event-ID gets
  * every transition after the ones it saw (none is skipped), then progress resumes; progress
@@ -33,6 +35,7 @@ export function eventsHandler (deps: Pick<Deps, 'jobStore'>): Middleware<AppStat
     stream.write(`retry: ${PROGRESS_INTERVAL_MS}\n\n`)
 
     let timer: NodeJS.Timeout | null = null
+    let circuit = 'closed'
     let isClosed = false
     const close = (): void => {
       isClosed = true
@@ -52,6 +55,10 @@ export function eventsHandler (deps: Pick<Deps, 'jobStore'>): Middleware<AppStat
       for (const transition of await deps.jobStore.readStates(jobId, statesSeen)) {
         statesSeen++
         send(`${statesSeen}.${status.count}`, 'state', transition)
+      }
+      if (status.circuit !== circuit) {
+        circuit = status.circuit
+        send(`${statesSeen}.${status.count}`, 'circuit', { circuit })
       }
       if (!LIVE_STATES.has(status.state as JobState)) {
         send(`${statesSeen}.${status.count}`, 'final', status)

@@ -58,7 +58,7 @@ export const openapiDocument = {
         requestBody: {
           required: true,
           content: {
-            'application/x-ndjson': { schema: { type: 'string' } },
+            'application/x-ndjson': { schema: { type: 'string', description: 'Line 1: a JobConfig as JSON; then one record {id, payload} per line' } },
             'application/jsonl': { schema: { type: 'string' } },
             'application/x-jsonlines': { schema: { type: 'string' } },
             'application/json': {
@@ -66,7 +66,7 @@ export const openapiDocument = {
                 type: 'object',
                 required: ['config', 'records'],
                 additionalProperties: false,
-                properties: { config: { type: 'object' }, records: { type: 'array', items: { type: 'object', required: ['id', 'payload'] } } }
+                properties: { config: ref('JobConfig'), records: { type: 'array', items: { type: 'object', required: ['id', 'payload'] } } }
               }
             }
           }

@@ -1,9 +1,8 @@
 /**
  * The JSON Schemas (draft 2020-12, as OpenAPI 3.1 takes them) of every body Chronos answers
  * with. Objects leave `additionalProperties` open where other features add fields over time
- * (the status object gains `concurrency_limit`, `circuit`, `pause_reason`), and closed where
- * the shape is the contract (errors). spec/helpers/openapi-check.ts validates every answer
- * the API specs receive against these.
+ * (the status object, say), and closed where the shape is the contract (errors).
+ * spec/helpers/openapi-check.ts validates every answer the API specs receive against these.
  */
 const nullableNumber = { type: ['number', 'null'] }
 const nullableString = { type: ['string', 'null'] }
@@ -52,7 +51,7 @@ export const schemas = {
     description: 'The status object (DESIGN §3). count == succeeded + failed; times in ms.',
     required: ['job_id', 'primarykey', 'state', 'total', 'count', 'succeeded', 'failed', 'pending', 'unsent', 'retries',
       'min_time', 'max_time', 'avg_time', 'p50_time', 'p95_time', 'p99_time', 'status_codes', 'errors',
-      'submitted_at', 'started_at', 'finished_at', 'rate', 'eta_ms', 'instance', 'lease_expires_at'],
+      'submitted_at', 'started_at', 'finished_at', 'rate', 'eta_ms', 'instance', 'lease_expires_at', 'concurrency_limit', 'circuit'],
     properties: {
       job_id: { type: 'string', pattern: '^job-' },
       primarykey: { type: 'string' },
@@ -79,15 +78,37 @@ export const schemas = {
       eta_ms: nullableNumber,
       instance: { type: 'string', description: 'The instance holding the job\'s lease, or the last one that held it (or registered it).' },
       lease_expires_at: { ...nullableString, description: 'When the holder\'s lease ends unless renewed; null when no instance holds the job.' },
-      concurrency_limit: { type: 'integer', minimum: 1 },
-      circuit: { type: 'string', enum: ['closed', 'open', 'half_open'] },
-      pause_reason: { type: 'string' },
+      concurrency_limit: { type: 'integer', minimum: 1, description: 'The live in-flight limit: `concurrency`, unless adaptive_concurrency moves it (at most once a second).' },
+      circuit: { type: 'string', enum: ['closed', 'open', 'half_open'], description: 'The job\'s circuit breaker: open while its target looks down, half_open while one probe is out.' },
+      pause_reason: { type: 'string', enum: ['circuit_open'], description: 'Why a paused job paused itself: its circuit stayed open CHRONOS_CIRCUIT_MAX_OPEN_MS. Absent for a pause on request.' },
       parent_job_id: { type: 'string' },
       error: {
         type: 'object',
         required: ['code', 'message'],
         properties: { code: { type: 'string' }, message: { type: 'string' } }
       }
+    }
+  },
+  JobConfig: {
+    type: 'object',
+    description: 'Line 1 of an NDJSON upload, or `config` of a JSON one (DESIGN §1, docs/api.md). Any other field is refused with invalid_config.',
+    required: ['primarykey', 'protocol', 'host', 'port', 'path'],
+    additionalProperties: false,
+    properties: {
+      primarykey: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,200}$' },
+      protocol: { enum: ['http', 'https'] },
+      host: { type: 'string', description: 'DNS name or IP literal, no scheme, port or path' },
+      port: { type: ['integer', 'string'], minimum: 1, maximum: 65535 },
+      path: { type: 'string', pattern: '^/' },
+      metadata: { type: 'array', maxItems: 64, items: { type: 'object', required: ['key', 'value'], properties: { key: { type: 'string' }, value: { type: 'string' } } } },
+      method: { enum: ['POST', 'PUT', 'PATCH'], default: 'POST' },
+      concurrency: { type: 'integer', minimum: 1, description: 'In-flight requests, at most CHRONOS_MAX_CONCURRENCY; with adaptive_concurrency, the ceiling' },
+      adaptive_concurrency: { type: ['boolean', 'null'], default: false, description: 'The in-flight limit starts low, grows while the target answers well, falls on 429, 503, timeouts and connection errors (DESIGN §8)' },
+      rate_limit: { type: ['integer', 'null'], minimum: 1, maximum: 100000, description: 'Starts per second, spaced evenly (retries included)' },
+      rate_burst: { type: ['integer', 'null'], minimum: 1, description: 'Starts that may go at once after an idle spell, at most rate_limit (default 1)' },
+      timeout_ms: { type: 'integer', minimum: 1, maximum: 600000 },
+      max_attempts: { type: 'integer', minimum: 1, maximum: 10 },
+      callback_url: { type: ['string', 'null'], description: 'Receives the status object when the job ends, or pauses itself (circuit_open)' }
     }
   },
   Accepted: {
