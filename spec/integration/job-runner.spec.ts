@@ -341,7 +341,8 @@ describe('JobRunner', function () {
     expect(meta.instanceId).to.equal(`${rig.instanceId}-0`)
     expect(counts).to.include({ count: 10, succeeded: 10 })
     expect(requestsOf(server, job.jobId)).to.equal(10)
-    expect(await readdir(rig.spoolDir)).to.deep.equal([])
+    // The files go just after the final state is written.
+    await eventually(async () => expect(await readdir(rig.spoolDir)).to.deep.equal([]))
   })
 
   // When only the job's own keys are lost (evicted under an allkeys-* maxmemory policy, or one
