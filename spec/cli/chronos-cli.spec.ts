@@ -207,6 +207,9 @@ describe('chronos CLI', function () {
       const status = await runCli(chronos.url, ['status', jobId, '--json'])
       expect(JSON.parse(status.stdout)).to.include({ job_id: jobId, state: 'paused' })
       expect((await runCli(chronos.url, ['resume', jobId])).code).to.equal(0)
+      // A resumed job is queued for the fleet first; a claimer starts it
+      // within a poll, so wait for that rather than racing it.
+      await chronos.waitForState(jobId, ['running'])
       const jobs = await runCli(chronos.url, ['jobs', '--state', 'running'])
       expect(jobs.stdout).to.match(/^JOB\s+STATE/).and.include(jobId)
       release()
