@@ -97,7 +97,7 @@ export class LeasedJob {
       onCircuitStuck: () => circuit.stuck(),
       log
     })
-    const signals = new SignalPublisher(jobStore, jobId, () => ({ concurrencyLimit: run.concurrencyLimit, circuit: run.circuit }), log)
+    const signals = new SignalPublisher(leaseStore, lease, () => ({ concurrencyLimit: run.concurrencyLimit, circuit: run.circuit }), log)
     const startMs = performance.now()
     // run() builds its sender before its first await: the first write has the live limit.
     const running = run.run()

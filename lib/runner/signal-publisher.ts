@@ -3,12 +3,12 @@
  * circuit (DESIGN §8), into the job's meta hash, where the status of any instance of the
  * fleet reads it: a circuit change at once, a moved limit at most once a second, never a
  * Redis call per record. Best effort: a failed write is logged and the next one catches up.
- * Writes are chained, so they land in the order made. They carry no fencing token: a holder
- * that lost its lease may write for at most one interval more, until its run stops.
+ * Writes are chained, so they land in the order made, and fenced (lua/write-signals.lua):
+ * a holder deposed by a takeover writes nothing over the new holder's signals.
  */
 import type { Logger } from '../logger.js'
 import type { CircuitState } from '../domain/job-meta.js'
-import type { JobStore } from '../store/job-store.js'
+import type { Lease, LeaseStore } from '../store/lease-store.js'
 
 export const PUBLISH_INTERVAL_MS = 1000
 
@@ -18,17 +18,17 @@ export interface Signals {
 }
 
 export class SignalPublisher {
-  readonly #jobStore: JobStore
-  readonly #jobId: string
+  readonly #leaseStore: LeaseStore
+  readonly #lease: Lease
   readonly #read: () => Signals
   readonly #log: Logger
   #written: Signals | null = null
   #chain: Promise<void> = Promise.resolve()
   #timer: NodeJS.Timeout | null = null
 
-  constructor (jobStore: JobStore, jobId: string, read: () => Signals, log: Logger) {
-    this.#jobStore = jobStore
-    this.#jobId = jobId
+  constructor (leaseStore: LeaseStore, lease: Lease, read: () => Signals, log: Logger) {
+    this.#leaseStore = leaseStore
+    this.#lease = lease
     this.#read = read
     this.#log = log
   }
@@ -47,7 +47,7 @@ export class SignalPublisher {
     if (written !== null && written.concurrencyLimit === signals.concurrencyLimit && written.circuit === signals.circuit) return
     this.#written = signals
     this.#chain = this.#chain
-      .then(async () => await this.#jobStore.setSignals(this.#jobId, { concurrency_limit: signals.concurrencyLimit, circuit: signals.circuit }))
+      .then(async () => { await this.#leaseStore.writeSignals(this.#lease, signals) })
       .catch((err: unknown) => {
         this.#written = null
         this.#log.warn({ err }, 'writing the job\'s concurrency limit and circuit failed')

@@ -7,7 +7,7 @@
  */
 import type { Redis } from './redis.js'
 import type { Keys } from './keys.js'
-import type { CircuitState, JobState, StoredJob } from '../domain/job-meta.js'
+import type { JobState, StoredJob } from '../domain/job-meta.js'
 import { jobFromHashes } from './job-hashes.js'
 import { listJobs, type JobPage, type JobQuery } from './job-list.js'
 import { claimPrimaryKey, isLive, releaseLive, restoreLatest } from './primary-keys.js'
@@ -144,11 +144,6 @@ export class JobStore {
     if (pauseReason === undefined) multi.hdel(this.#keys.meta(jobId), 'pause_reason')
     else multi.hset(this.#keys.meta(jobId), { pause_reason: pauseReason })
     await this.#exec(multi.rpush(this.#keys.states(jobId), `${state} ${new Date().toISOString()}`))
-  }
-
-  /** What the holder sees of its target (DESIGN §8): the live concurrency limit and the circuit. */
-  async setSignals (jobId: string, signals: { readonly concurrency_limit: number, readonly circuit: CircuitState }): Promise<void> {
-    await this.#redis.hset(this.#keys.meta(jobId), signals)
   }
 
   /** State transitions from index `from` on, as `{state, at}`. */

@@ -1,7 +1,8 @@
 /**
  * Who runs a job (docs/scale-out.md): its lease, the fencing token that comes with it, the
  * queue of jobs waiting for an instance, the lease list the takeover sweep reads, and the
- * `control` field through which any instance asks the holder to cancel or pause.
+ * `control` field through which any instance asks the holder to cancel or pause, and the
+ * holder's fenced writes of what it sees of the target.
  *
  * The lease key and the job's meta hash share the job's slot, so each script below is one
  * atomic step on Redis Cluster too. The queue and the lease list are single keys in slots
@@ -11,6 +12,7 @@
 import { readFileSync } from 'node:fs'
 import type { Redis } from './redis.js'
 import type { Keys } from './keys.js'
+import type { CircuitState } from '../domain/job-meta.js'
 
 /** Longer than any recovery takes (a few Redis calls and a file read). */
 const RECOVERY_LOCK_MS = 60_000
@@ -21,6 +23,7 @@ interface LeaseCommands {
   acquireLease: (meta: string, lease: string, instanceId: string, leaseMs: number) => Promise<number>
   renewLease: (meta: string, lease: string, instanceId: string, fence: string, leaseMs: number) => Promise<string | null>
   releaseLease: (lease: string, holder: string) => Promise<number>
+  writeSignals: (meta: string, fence: string, concurrencyLimit: number, circuit: CircuitState) => Promise<number>
 }
 
 /** A lease this instance holds. */
@@ -43,6 +46,7 @@ export class LeaseStore {
       redis.defineCommand('acquireLease', { numberOfKeys: 2, lua: script('acquire-lease') })
       redis.defineCommand('renewLease', { numberOfKeys: 2, lua: script('renew-lease') })
       redis.defineCommand('releaseLease', { numberOfKeys: 1, lua: script('release-lease') })
+      redis.defineCommand('writeSignals', { numberOfKeys: 1, lua: script('write-signals') })
     }
     this.#redis = redis as Redis & LeaseCommands
     this.#keys = keys
@@ -135,6 +139,15 @@ export class LeaseStore {
     const [held, ttl] = await Promise.all([this.#redis.get(lease), this.#redis.pttl(lease)])
     if (held === null || ttl < 0) return null
     return { instanceId: held.slice(0, held.lastIndexOf(' ')), expiresAtMs: Date.now() + ttl }
+  }
+
+  /**
+   * What the holder sees of its target (DESIGN §8): the live concurrency limit and the
+   * circuit, written only under the job's newest lease. False when the lease is not.
+   */
+  async writeSignals (lease: Lease, signals: { readonly concurrencyLimit: number, readonly circuit: CircuitState }): Promise<boolean> {
+    const written = await this.#redis.writeSignals(this.#keys.meta(lease.jobId), String(lease.fence), signals.concurrencyLimit, signals.circuit)
+    return written === 1
   }
 
   /** Asks the job's holder to cancel or pause it; null clears the request. */
