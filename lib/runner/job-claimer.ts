@@ -11,8 +11,12 @@
 import type { Logger } from '../logger.js'
 import type { Lease, LeaseStore } from '../store/lease-store.js'
 
-/** How often the queue and the lease list are read when nobody rings. */
-export const POLL_MS = 1000
+/**
+ * How often the queue and the lease list are read when nobody rings: the fallback for a lost
+ * `wake` and the takeover sweep. An idle look is a round trip, a cost every instance pays all
+ * the time, so not every second (a lease is 15 s by default).
+ */
+export const POLL_MS = 2000
 
 export interface JobClaimerOptions {
   readonly leases: LeaseStore
@@ -70,11 +74,14 @@ export class JobClaimer {
 
   async #claimAll (): Promise<void> {
     const { leases } = this.#options
-    this.queueLength = await leases.queueLength()
-    while (this.#options.freeSlots() > 0) {
+    for (;;) {
       const free = this.#options.freeSlots()
-      const queued = await leases.queued(2 * free + 4)
-      const expired = await leases.expired(free + 4)
+      const limit = 2 * free + 4
+      // Sent together, so an idle look costs about one round trip (the two keys may sit in
+      // different Cluster slots, so no MULTI or script can join them).
+      const [queued, expired] = await Promise.all([leases.queued(limit), free > 0 ? leases.expired(free + 4) : []])
+      this.queueLength = queued.length < limit ? queued.length : await leases.queueLength()
+      if (free === 0) return
       const candidates = [...queued, ...expired.filter((jobId) => !queued.includes(jobId))]
       let took = 0
       for (const jobId of candidates) {
