@@ -42,6 +42,8 @@ export interface ChronosRunResult {
   mainThread: MainThreadShare | null
   /** The server's CPU time (user + system) from the 202 to completion, per record, µs. */
   cpuUsPerRecord: number | null
+  /** The server's CPU time from the start of the upload to completion, per record, µs. */
+  endToEndCpuUsPerRecord: number | null
   finalStatus: Record<string, unknown> | null
   delivered: number | null
   redis: {
@@ -99,6 +101,7 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     endToEndRecordsPerSec: null,
     mainThread: null,
     cpuUsPerRecord: null,
+    endToEndCpuUsPerRecord: null,
     finalStatus: null,
     delivered: null,
     redis: null,
@@ -115,6 +118,7 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     const before = await readCounters(redis)
     const requestsBefore = await options.target.requests()
     memory = sampleUsedMemory(redis, POLL_MS)
+    const cpuAtUpload = readCpuUs(server.child.pid)
     const upload = await postFile(`${server.url}/run`, fixture, 120_000)
     const acceptedAtWall = Date.now()
     const acceptedAt = performance.now()
@@ -165,6 +169,7 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     result.endToEndMs = upload.ms + result.ms
     result.endToEndRecordsPerSec = fixture.records / (result.endToEndMs / 1000)
     if (cpuAtAccept !== null && cpuAtEnd !== null) result.cpuUsPerRecord = (cpuAtEnd - cpuAtAccept) / fixture.records
+    if (cpuAtUpload !== null && cpuAtEnd !== null) result.endToEndCpuUsPerRecord = (cpuAtEnd - cpuAtUpload) / fixture.records
 
     const pollCost = await measurePollCost(redis, statusUrl)
     const spent = diffCounters(before, after)

@@ -49,6 +49,7 @@ describe('bench: ABBA pairs', function () {
       endToEndRecordsPerSec,
       mainThread: { onCpu: 0.8, waiting: 0.1 },
       cpuUsPerRecord: 45,
+      endToEndCpuUsPerRecord: 46,
       finalStatus: null,
       delivered: 10,
       redis: {
@@ -115,6 +116,8 @@ describe('bench: ABBA pairs', function () {
     expect(summary['pass']).to.equal(true)
     expect(summary['memoryRatio']).to.be.closeTo(27 / 550, 1e-12)
     expect(summary['memoryPass']).to.equal(true)
+    // (40 + 60) µs of client and Redis CPU per BullMQ record, (46 + 5) per Chronos record.
+    expect(summary['cpuRatio']).to.be.closeTo(100 / 51, 1e-12)
 
     const heavy = summarize([{ ...peer, chronos: [chronos(30_000, 19_000, 40), chronos(30_000, 20_000, 30)] }], 2)['peer'] as Record<string, unknown>
     expect(heavy['memoryRatio']).to.be.closeTo(35 / 550, 1e-12)
