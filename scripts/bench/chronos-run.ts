@@ -11,6 +11,9 @@
  * 6. the Redis cost of one GET /status, measured on the idle server, so our own polling
  *    can be subtracted from the round-trip figure;
  * 7. GET /info (event_loop_delay_p99_ms), target count after, VmHWM, SIGTERM.
+ * Between 2 and 5 used_memory is sampled every POLL_MS for its peak (the peer scenario
+ * compares it with BullMQ's), and the main thread's schedstat is read at the 202 and at
+ * the end (schedstat.ts); the sampler's INFO calls are taken out of the counts.
  * Elapsed time: the poll that saw `completed` bounds it from above; when the status
  * carries `finished_at` inside that window we use it instead, removing up to one poll
  * interval of error (both clocks are this machine's wall clock).
@@ -20,7 +23,8 @@ import type { Redis } from 'ioredis'
 import { isRunning, logTail } from './children.js'
 import { readCpuUs, startChronos } from './chronos.js'
 import { callJson, postFile } from './http.js'
-import { diffCounters, jobKeyBytes, readCounters } from './redis.js'
+import { diffCounters, jobKeyBytes, readCounters, sampleUsedMemory } from './redis.js'
+import { readSched, shareBetween, type MainThreadShare } from './schedstat.js'
 import type { Target } from './targets.js'
 import type { Fixture } from './make-fixture.js'
 
@@ -31,8 +35,15 @@ export interface ChronosRunResult {
   uploadMs: number | null
   ms: number | null
   recordsPerSec: number | null
+  /** From the start of the upload to completion: what a user waits for (the peer scenario's clock). */
+  endToEndMs: number | null
+  endToEndRecordsPerSec: number | null
+  /** The server's main thread from the 202 to completion (schedstat.ts). */
+  mainThread: MainThreadShare | null
   /** The server's CPU time (user + system) from the 202 to completion, per record, µs. */
   cpuUsPerRecord: number | null
+  /** The server's CPU time from the start of the upload to completion, per record, µs. */
+  endToEndCpuUsPerRecord: number | null
   finalStatus: Record<string, unknown> | null
   delivered: number | null
   redis: {
@@ -45,6 +56,10 @@ export interface ChronosRunResult {
     bytesPerRecord: number
     /** used_memory delta per record (also counts allocator and client buffers). */
     usedMemoryPerRecord: number
+    /** The highest used_memory sampled from before the upload to the end, minus before, per record. */
+    usedMemoryPeakPerRecord: number | null
+    /** Redis's CPU time over the whole job (upload to the end), per record, µs. */
+    cpuUsPerRecord: number
     commandCalls: Record<string, number>
   } | null
   eventLoopP99Ms: number | null
@@ -82,7 +97,11 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     uploadMs: null,
     ms: null,
     recordsPerSec: null,
+    endToEndMs: null,
+    endToEndRecordsPerSec: null,
+    mainThread: null,
     cpuUsPerRecord: null,
+    endToEndCpuUsPerRecord: null,
     finalStatus: null,
     delivered: null,
     redis: null,
@@ -94,13 +113,17 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     wasKilled: false
   }
   const server = await startChronos(options.repoDir, options.workDir, options.redisUrl, options.runId, options.env)
+  let memory: ReturnType<typeof sampleUsedMemory> | undefined
   try {
     const before = await readCounters(redis)
     const requestsBefore = await options.target.requests()
+    memory = sampleUsedMemory(redis, POLL_MS)
+    const cpuAtUpload = readCpuUs(server.child.pid)
     const upload = await postFile(`${server.url}/run`, fixture, 120_000)
     const acceptedAtWall = Date.now()
     const acceptedAt = performance.now()
     const cpuAtAccept = readCpuUs(server.child.pid)
+    const schedAtAccept = readSched(server.child.pid)
     result.uploadMs = upload.ms
     const jobId = (upload.body as { job_id?: string } | null)?.job_id
     if (upload.status !== 202 || typeof jobId !== 'string') {
@@ -130,6 +153,8 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     }
     const polledMs = performance.now() - acceptedAt
     const cpuAtEnd = readCpuUs(server.child.pid)
+    result.mainThread = shareBetween(schedAtAccept, readSched(server.child.pid))
+    const peak = await memory.stop()
     result.polls = pollMs.length + errors
     result.statusPollP99Ms = percentile(pollMs, 0.99)
     result.finalStatus = status
@@ -141,10 +166,17 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
     }
     result.ms = refineElapsed(pendingSinceMs, polledMs, acceptedAtWall, status['finished_at'])
     result.recordsPerSec = fixture.records / (result.ms / 1000)
+    result.endToEndMs = upload.ms + result.ms
+    result.endToEndRecordsPerSec = fixture.records / (result.endToEndMs / 1000)
     if (cpuAtAccept !== null && cpuAtEnd !== null) result.cpuUsPerRecord = (cpuAtEnd - cpuAtAccept) / fixture.records
+    if (cpuAtUpload !== null && cpuAtEnd !== null) result.endToEndCpuUsPerRecord = (cpuAtEnd - cpuAtUpload) / fixture.records
 
     const pollCost = await measurePollCost(redis, statusUrl)
     const spent = diffCounters(before, after)
+    // The memory sampler's INFO calls: one read and one command each, not the job's.
+    spent.reads -= peak.samples
+    spent.commands -= peak.samples
+    if (spent.commandCalls['info'] !== undefined) spent.commandCalls['info'] -= peak.samples
     const pollRoundTrips = pollCost.reads * result.polls
     const pollCommands = pollCost.commands * result.polls
     result.redis = {
@@ -156,6 +188,8 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
       commandsPerRecord: Math.max(0, spent.commands - pollCommands) / fixture.records,
       bytesPerRecord: await jobKeyBytes(redis, 'bench', jobId) / fixture.records,
       usedMemoryPerRecord: spent.usedMemory / fixture.records,
+      cpuUsPerRecord: spent.cpuUs / fixture.records,
+      usedMemoryPeakPerRecord: Number.isFinite(peak.peak) ? Math.max(0, peak.peak - before.usedMemory) / fixture.records : null,
       commandCalls: spent.commandCalls
     }
     const info = await callJson('GET', `${server.url}/info`, 5000).catch(() => undefined)
@@ -166,6 +200,7 @@ export async function runChronos (options: ChronosRunOptions): Promise<ChronosRu
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err)
   } finally {
+    await memory?.stop()
     const stop = await server.stop()
     result.peakRssBytes = stop.peakRssBytes
     result.stopMs = stop.stopMs

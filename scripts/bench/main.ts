@@ -12,13 +12,19 @@
  *            openssl: raw trusts it through NODE_EXTRA_CA_CERTS, Chronos through CHRONOS_TLS_CA_FILE)
  *   ingest   upload of N=1,000,000 (the cpu file) until 202, Chronos vs a pipe-to-file server, >= 0.5
  *   rss      cpu shape at N=100,000, Chronos only: peak RSS vs the cpu scenario's 1,000,000
+ *   peer     0 ms target, C=64, N=50,000: the same job through BullMQ (peer.ts: addBulk in
+ *            chunks streamed from the file while a Worker delivers) vs Chronos, both end to
+ *            end (file to all delivered): chronos >= 4 x bullmq, and Redis used_memory at the
+ *            peak per record <= 1/20 of BullMQ's (issue 17)
  *   json-ingest  the ingest records as one JSON document {"config": …, "records": [ … ]}
  *            (application/json, stream-json) until 202, vs the same pipe-to-file server,
  *            >= 0.02 (a floor under the 0.028-0.048 measured, not a goal: stream-json's
  *            tokenizer bounds it, docs/performance.md); and Chronos's peak RSS for it
  *            within 15 % of the ingest scenario's (measured 4-10 % over it at any size)
  * Each delivery and ingest scenario runs raw and chronos BENCH_RUNS times each in ABBA
- * order (raw, chronos, chronos, raw, ...) so slow drift of the machine cancels out.
+ * order (raw, chronos, chronos, raw, ...) so slow drift of the machine cancels out; peer
+ * does the same with bullmq in raw's place. The table gives every pair's ratio and their
+ * spread besides the medians, and each side's main-thread schedstat shares.
  *
  * Time budget (the whole run must stay under 10 minutes on 2 cores). Per run, at the
  * issue's raw rates (12.2k/s cpu, 2.7k/s latency, 10k/s highconc) and Chronos at its
@@ -35,6 +41,10 @@
  * rec/s against a local https target), ~40 s with start-ups: its N is kept small for that.
  * json-ingest adds ~40-75 s (125 MB at 3.3-7 MB/s, twice, plus its fixture): a full run
  * measured 463 s before it, so ~500-540 s with it.
+ * peer at N=50,000 took 24 s (BullMQ 5.9k rec/s, 8-9 s a run; Chronos ~2 s end to end
+ * plus start-up): ~525-565 s for the whole run. N is what keeps a Chronos run near 2 s
+ * (start-up and the 100 ms poll small beside it) at ~25 s for the scenario. It runs
+ * before json-ingest, which stays last.
  * The issue's memory check, a 1 GB JSON upload in flat memory, is json-ingest at
  * BENCH_SCALE=8 (8,000,000 records: 1.0 GB of JSON, 0.99 GB of NDJSON for ingest); at
  * 3-7 MB/s one such upload takes 2.5-5.5 minutes, so it is a run of its own:
@@ -44,7 +54,7 @@
  * skipped and reported as such.
  *
  * Knobs: BENCH_SCALE (multiplies every N; 0.01 = smoke run), BENCH_SCENARIOS (comma list
- * of the names above), BENCH_RUNS (default 2), BENCH_SIDES (raw,chronos; default both),
+ * of the names above), BENCH_RUNS (default 2), BENCH_SIDES (raw,chronos,bullmq; default all),
  * BENCH_BUDGET_S (default 570).
  * Output: a table on stdout (progress on stderr) and a dated JSON result in
  * docs/bench-results/ (result-file.ts), committed with the numbers it backs. Exit code
@@ -71,9 +81,12 @@ const SCENARIOS: ScenarioSpec[] = [
   { name: 'https', kind: 'delivery', records: 100_000, concurrency: 64, latencyMs: 0, targetRatio: 0.90, protocol: 'https' },
   { name: 'ingest', kind: 'ingest', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.5 },
   { name: 'rss', kind: 'rss', records: 100_000, concurrency: 64, latencyMs: 0, targetRatio: 0 },
+  { name: 'peer', kind: 'peer', records: 50_000, concurrency: 64, latencyMs: 0, targetRatio: 4, memoryTargetRatio: 1 / 20 },
   // Last: the slowest per byte, so a run short of BENCH_BUDGET_S skips it, not the others.
   { name: 'json-ingest', kind: 'ingest', format: 'json', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.02 }
 ]
+
+const ALL_SIDES = ['raw', 'chronos', 'bullmq'] as const
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 /** scripts/bench/ → the repository root. */
@@ -86,13 +99,13 @@ function readSettings (): BenchSettings {
   const runs = Number(env['BENCH_RUNS'] ?? 2)
   const budgetS = Number(env['BENCH_BUDGET_S'] ?? 570)
   const names = (env['BENCH_SCENARIOS'] ?? SCENARIOS.map((s) => s.name).join(',')).split(',').map((n) => n.trim()).filter(Boolean)
-  const sides = new Set((env['BENCH_SIDES'] ?? 'raw,chronos').split(',').map((s) => s.trim()))
+  const sides = new Set((env['BENCH_SIDES'] ?? ALL_SIDES.join(',')).split(',').map((s) => s.trim()))
   const problems: string[] = []
   if (!(scale > 0)) problems.push(`BENCH_SCALE must be > 0, got ${env['BENCH_SCALE']}`)
   if (!Number.isInteger(runs) || runs < 1 || runs > 20) problems.push(`BENCH_RUNS must be 1..20, got ${env['BENCH_RUNS']}`)
   if (!(budgetS > 0)) problems.push(`BENCH_BUDGET_S must be > 0, got ${env['BENCH_BUDGET_S']}`)
   for (const name of names) if (!SCENARIOS.some((s) => s.name === name)) problems.push(`unknown scenario ${name}`)
-  for (const side of sides) if (side !== 'raw' && side !== 'chronos') problems.push(`unknown side ${side}`)
+  for (const side of sides) if (!(ALL_SIDES as readonly string[]).includes(side)) problems.push(`unknown side ${side}`)
   if (problems.length > 0) throw new Error(`bad settings:\n  ${problems.join('\n  ')}`)
   const scenarios = SCENARIOS.filter((s) => names.includes(s.name))
     .map((s) => ({ ...s, records: Math.max(1, Math.round(s.records * scale)) }))
@@ -103,9 +116,14 @@ const progress = (text: string): void => {
   process.stderr.write(`[${((performance.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${text}\n`)
 }
 
+/** Every run of a scenario, both sides, in no particular order. */
+function allRuns (scenario: ScenarioResult): Array<{ ok: boolean, error: string | null }> {
+  if (scenario.kind === 'rss') return scenario.chronos
+  return [...(scenario.kind === 'peer' ? scenario.bullmq : scenario.raw), ...scenario.chronos]
+}
+
 function isRunValid (scenario: ScenarioResult): boolean {
-  const runs: Array<{ ok: boolean }> = scenario.kind === 'rss' ? scenario.chronos : [...scenario.raw, ...scenario.chronos]
-  return runs.every((r) => r.ok)
+  return allRuns(scenario).every((r) => r.ok)
 }
 
 async function main (workDir: string): Promise<number> {
@@ -121,6 +139,7 @@ async function main (workDir: string): Promise<number> {
     for (const spec of settings.scenarios) {
       if (spec.kind === 'delivery') scenarios.push(await bench.delivery(spec))
       else if (spec.kind === 'ingest') scenarios.push(await bench.ingest(spec))
+      else if (spec.kind === 'peer') scenarios.push(await bench.peer(spec))
       else scenarios.push(await bench.rss(spec))
     }
   } finally {
@@ -135,11 +154,11 @@ async function main (workDir: string): Promise<number> {
   const heading = `Chronos benchmark: ${info.cpus} x ${info.cpuModel}, ${info.memoryGiB} GiB, ${info.os}, Node ${info.node}, Redis ${info.redis}, ` +
     `commit ${commit}${hasUncommittedChanges ? ' (with uncommitted changes)' : ''}; runs ${settings.runs} per side, scale ${settings.scale}, ${durationS.toFixed(0)} s`
   process.stdout.write(renderTable(summary, heading) + '\n')
-  const errors = scenarios.flatMap((s) => [...(s.kind === 'rss' ? [] : s.raw), ...s.chronos].filter((r) => !r.ok).map((r) => `${s.name}: ${r.error}`))
+  const errors = scenarios.flatMap((s) => allRuns(s).filter((r) => !r.ok).map((r) => `${s.name}: ${r.error}`))
   if (errors.length > 0) process.stdout.write(`\nFailed runs:\n  ${errors.join('\n  ')}\n`)
   if (bench.skipped.length > 0) process.stdout.write(`\nSkipped runs (over BENCH_BUDGET_S):\n  ${bench.skipped.join('\n  ')}\n`)
   // A full run is what `make bench` does with no knobs: the only kind whose numbers belong in the README.
-  const isFullRun = settings.scale === 1 && settings.scenarios.length === SCENARIOS.length && settings.sides.size === 2 && bench.skipped.length === 0
+  const isFullRun = settings.scale === 1 && settings.scenarios.length === SCENARIOS.length && settings.sides.size === ALL_SIDES.length && bench.skipped.length === 0
   const document = {
     date: date.toISOString(),
     commit,

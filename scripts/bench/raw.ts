@@ -14,13 +14,14 @@
  * Flow control is event-driven (pause the line stream at C in flight, resume when a
  * slot frees) rather than `for await`, to keep one promise per request and nothing per
  * line. Stdout: one JSON line {records, succeeded, failed, ms, recordsPerSec,
- * cpuUsPerRecord}. A broken
+ * cpuUsPerRecord, mainThread} (mainThread: schedstat.ts, read by this process itself). A broken
  * file or target makes it exit non-zero; failed responses are counted, not fatal.
  */
 import { createReadStream } from 'node:fs'
 import { pipeline } from 'node:stream'
 import split2 from 'split2'
 import { Pool, type Dispatcher } from 'undici'
+import { readSched, shareBetween, type MainThreadShare } from './schedstat.js'
 
 interface Target {
   origin: string
@@ -37,6 +38,7 @@ interface RawResult {
   recordsPerSec: number
   /** This process's CPU time (user + system) per record, in microseconds. */
   cpuUsPerRecord: number
+  mainThread: MainThreadShare | null
 }
 
 const JOB_ID = 'job-raw-baseline'
@@ -65,6 +67,7 @@ function runRaw (file: string, concurrencyOverride?: number): Promise<RawResult>
   return new Promise((resolve, reject) => {
     const startedAt = performance.now()
     const cpuAtStart = process.cpuUsage()
+    const schedAtStart = readSched(process.pid)
     let target: Target | undefined
     let pool: Pool | undefined
     let inFlight = 0
@@ -94,7 +97,8 @@ function runRaw (file: string, concurrencyOverride?: number): Promise<RawResult>
       const ms = performance.now() - startedAt
       const cpu = process.cpuUsage(cpuAtStart)
       const cpuUsPerRecord = (cpu.user + cpu.system) / Math.max(1, records)
-      const done = (): void => resolve({ records, succeeded, failed, ms, recordsPerSec: records / (ms / 1000), cpuUsPerRecord })
+      const mainThread = shareBetween(schedAtStart, readSched(process.pid))
+      const done = (): void => resolve({ records, succeeded, failed, ms, recordsPerSec: records / (ms / 1000), cpuUsPerRecord, mainThread })
       if (pool === undefined) done()
       else pool.close().then(done, reject)
     }

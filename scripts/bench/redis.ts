@@ -22,6 +22,8 @@ export interface RedisCounters {
   reads: number
   commands: number
   usedMemory: number
+  /** Redis's own CPU time (used_cpu_user + used_cpu_sys), µs: where a Lua-heavy client's work goes. */
+  cpuUs: number
   commandCalls: Record<string, number>
 }
 
@@ -71,8 +73,8 @@ function parseInfo (text: string): Record<string, string> {
 }
 
 export async function readCounters (client: Redis): Promise<RedisCounters> {
-  // One INFO with three sections: one read, one command, consistent numbers.
-  const text = await client.call('INFO', 'stats', 'memory', 'commandstats') as string
+  // One INFO with four sections: one read, one command, consistent numbers.
+  const text = await client.call('INFO', 'stats', 'memory', 'commandstats', 'cpu') as string
   const fields = parseInfo(text)
   const commandCalls: Record<string, number> = {}
   for (const [key, value] of Object.entries(fields)) {
@@ -82,6 +84,7 @@ export async function readCounters (client: Redis): Promise<RedisCounters> {
     reads: Number(fields['total_reads_processed'] ?? NaN),
     commands: Number(fields['total_commands_processed'] ?? NaN),
     usedMemory: Number(fields['used_memory'] ?? NaN),
+    cpuUs: (Number(fields['used_cpu_user'] ?? NaN) + Number(fields['used_cpu_sys'] ?? NaN)) * 1e6,
     commandCalls
   }
 }
@@ -97,6 +100,7 @@ export function diffCounters (before: RedisCounters, after: RedisCounters): Redi
     reads: after.reads - before.reads - 1,
     commands: after.commands - before.commands - 1,
     usedMemory: after.usedMemory - before.usedMemory,
+    cpuUs: after.cpuUs - before.cpuUs,
     commandCalls
   }
 }
@@ -115,4 +119,46 @@ export async function jobKeyBytes (client: Redis, prefix: string, jobId: string)
     for (const key of keys) total += Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0') ?? 0)
   } while (cursor !== '0')
   return total
+}
+
+export interface MemoryPeak {
+  /** The highest used_memory seen, in bytes (NaN when no sample answered). */
+  peak: number
+  /** INFO calls made: each is one read and one command on the server's counters. */
+  samples: number
+}
+
+/**
+ * Samples INFO memory's used_memory every `everyMs` until stop(), for the peak of a run:
+ * a queue that holds its records (the peer scenario) peaks while it is full, long before
+ * the run's end, so an after-minus-before delta would miss it. Redis's own
+ * used_memory_peak outlives FLUSHALL, so it would show an earlier run's peak.
+ */
+export function sampleUsedMemory (client: Redis, everyMs: number): { stop: () => Promise<MemoryPeak> } {
+  const result: MemoryPeak = { peak: NaN, samples: 0 }
+  const state = { isStopped: false }
+  const sample = async (): Promise<void> => {
+    result.samples++
+    const used = Number(parseInfo(await client.info('memory'))['used_memory'])
+    if (Number.isFinite(used) && !(used <= result.peak)) result.peak = used
+  }
+  const loop = (async () => {
+    while (!state.isStopped) {
+      await sample().catch(() => undefined)
+      await new Promise((resolve) => setTimeout(resolve, everyMs))
+    }
+  })()
+  let stopped: Promise<MemoryPeak> | undefined
+  return {
+    // Idempotent: a run's error path stops it again so no timer outlives the run.
+    stop: async () => {
+      state.isStopped = true
+      stopped ??= loop.then(async () => {
+        // One more at the end, so a run shorter than one interval still has its top.
+        await sample().catch(() => undefined)
+        return result
+      })
+      return await stopped
+    }
+  }
 }

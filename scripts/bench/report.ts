@@ -3,14 +3,22 @@
  * plain-text table for stdout and the `summary` of the dated JSON result (result-file.ts).
  * Medians use only valid runs (completed and verified); a scenario with a failed or
  * skipped run still shows its numbers but cannot pass. Every summary entry of a scenario
- * carries its kind ('delivery' or 'ingest'); `peakRss` and `ingestPeakRss` compare two
- * scenarios' peak RSS.
+ * carries its kind ('delivery', 'ingest' or 'peer'); `peakRss` and `ingestPeakRss` compare
+ * two scenarios' peak RSS. Besides the medians, each scenario's ABBA pair ratios and their
+ * spread (stats.ts), and each side's main-thread schedstat shares (schedstat.ts), so one
+ * run can be read on its own. Fields are only ever added, never renamed: older result
+ * files stay readable.
  */
 import type { ChronosRunResult } from './chronos-run.js'
 import type { IngestResult } from './ingest.js'
 import type { UploadFormat } from './make-fixture.js'
+import type { MainThreadShare } from './schedstat.js'
+import { max, median, medianShare, pairRatios, spread } from './stats.js'
 
-export type Side = 'raw' | 'chronos'
+export { median } from './stats.js'
+
+/** 'bullmq' is the peer scenario's rival (peer.ts); 'raw' the delivery and ingest scenarios'. */
+export type Side = 'raw' | 'chronos' | 'bullmq'
 
 export interface RawRunResult {
   ok: boolean
@@ -21,6 +29,39 @@ export interface RawRunResult {
   /** The client process's CPU time (user + system) per record, µs. */
   cpuUsPerRecord: number | null
   delivered: number | null
+  /** The client's main thread over the run (schedstat.ts); absent in result files before issue 17. */
+  mainThread?: MainThreadShare | null
+}
+
+/** One BullMQ run of the peer scenario (peer.ts), timed from the first addBulk to the last job done. */
+export interface PeerRunResult extends RawRunResult {
+  /** From the first addBulk until the last resolved. */
+  enqueueMs: number | null
+  /** The highest used_memory sampled during the run minus the one before it, per record. */
+  usedMemoryPeakPerRecord: number | null
+  /** used_memory after the run minus before it, per record (finished jobs past the kept ones removed). */
+  usedMemoryPerRecord: number | null
+  /** Redis's CPU time over the run, per record, µs (BullMQ's Lua scripts run there). */
+  redisCpuUsPerRecord: number | null
+}
+
+/**
+ * The same records through BullMQ and through Chronos (issue 17), both timed end to end:
+ * BullMQ from its first addBulk to its last job done, Chronos from the start of the upload
+ * to `completed` (its upload is the enqueue). Chronos must be `targetRatio` × as fast and
+ * hold at most `memoryTargetRatio` × BullMQ's Redis memory per record at the peak.
+ */
+export interface PeerScenario {
+  kind: 'peer'
+  name: string
+  records: number
+  concurrency: number
+  latencyMs: number
+  targetRatio: number
+  memoryTargetRatio: number
+  sequence: Side[]
+  bullmq: PeerRunResult[]
+  chronos: ChronosRunResult[]
 }
 
 export interface DeliveryScenario {
@@ -55,7 +96,7 @@ export interface RssScenario {
   chronos: ChronosRunResult[]
 }
 
-export type ScenarioResult = DeliveryScenario | IngestScenario | RssScenario
+export type ScenarioResult = DeliveryScenario | IngestScenario | RssScenario | PeerScenario
 
 /** Issue 5's targets, in one place. */
 export const LIMITS = {
@@ -73,21 +114,26 @@ export const LIMITS = {
   eventLoopP99Ms: 50
 } as const
 
-export function median (values: Array<number | null>): number | null {
-  const sorted = values.filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b)
-  if (sorted.length === 0) return null
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid] ?? null : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
-}
-
-function max (values: Array<number | null>): number | null {
-  const known = values.filter((v): v is number => v !== null && Number.isFinite(v))
-  return known.length === 0 ? null : Math.max(...known)
-}
-
 function ratioVerdict (raw: number | null, chronos: number | null, target: number, isAllValid: boolean): { ratio: number | null, pass: boolean } {
   const ratio = raw !== null && chronos !== null && raw > 0 ? chronos / raw : null
   return { ratio, pass: isAllValid && ratio !== null && ratio >= target }
+}
+
+/** Each run's measure in run order, null for a failed run: what pairRatios pairs up. */
+function okValues<R extends { ok: boolean }> (runs: R[], measure: (run: R) => number | null | undefined): Array<number | null> {
+  return runs.map((r) => (r.ok ? measure(r) ?? null : null))
+}
+
+/** The pairs' ratios and their min–max, for the summary. */
+function pairFields (rival: Array<number | null>, chronos: Array<number | null>): Record<string, unknown> {
+  const pairs = pairRatios(rival, chronos)
+  const range = spread(pairs)
+  return { pairRatios: pairs, pairRatioMin: range?.min ?? null, pairRatioMax: range?.max ?? null }
+}
+
+function shareFields (side: string, runs: Array<{ ok: boolean, mainThread?: MainThreadShare | null }>): Record<string, number | null> {
+  const share = medianShare(runs.filter((r) => r.ok).map((r) => r.mainThread ?? null))
+  return { [`${side}MainThreadOnCpu`]: share?.onCpu ?? null, [`${side}MainThreadWaiting`]: share?.waiting ?? null }
 }
 
 /** `runs` is BENCH_RUNS: a scenario with fewer valid runs per side than that cannot pass. */
@@ -111,11 +157,15 @@ export function summarize (scenarios: ScenarioResult[], runs: number): Record<st
       chronosCpuUsPerRecord: median(okChronos.map((r) => r.cpuUsPerRecord)),
       targetRatio: s.targetRatio,
       ...ratioVerdict(rawRps, chronosRps, s.targetRatio, isAllValid),
+      ...pairFields(okValues(s.raw, (r) => r.recordsPerSec), okValues(s.chronos, (r) => r.recordsPerSec)),
+      ...shareFields('raw', s.raw),
+      ...shareFields('chronos', s.chronos),
       peakRssBytes: max(s.chronos.map((r) => r.peakRssBytes)),
       redisRoundTripsPerRecord: median(okChronos.map((r) => r.redis?.roundTripsPerRecord ?? null)),
       redisCommandsPerRecord: median(okChronos.map((r) => r.redis?.commandsPerRecord ?? null)),
       redisBytesPerRecord: median(okChronos.map((r) => r.redis?.bytesPerRecord ?? null)),
       redisUsedMemoryPerRecord: median(okChronos.map((r) => r.redis?.usedMemoryPerRecord ?? null)),
+      redisUsedMemoryPeakPerRecord: median(okChronos.map((r) => r.redis?.usedMemoryPeakPerRecord ?? null)),
       eventLoopP99Ms: max(okChronos.map((r) => r.eventLoopP99Ms)),
       statusPollP99Ms: max(okChronos.map((r) => r.statusPollP99Ms))
     }
@@ -133,9 +183,11 @@ export function summarize (scenarios: ScenarioResult[], runs: number): Record<st
       chronosMBPerSec: chronosMbps,
       targetRatio: s.targetRatio,
       ...ratioVerdict(rawMbps, chronosMbps, s.targetRatio, isComplete([s.raw, s.chronos])),
+      ...pairFields(okValues(s.raw, (r) => r.mbPerSec), okValues(s.chronos, (r) => r.mbPerSec)),
       peakRssBytes: max(s.chronos.filter((r) => r.ok).map((r) => r.peakRssBytes))
     }
   }
+  for (const s of scenarios.filter((p): p is PeerScenario => p.kind === 'peer')) summary[s.name] = summarizePeer(s, isComplete([s.bullmq, s.chronos]))
   const ndjson = ingests.find((s) => s.format === 'ndjson')
   const json = ingests.find((s) => s.format === 'json')
   if (ndjson !== undefined && json !== undefined) {
@@ -170,6 +222,52 @@ export function summarize (scenarios: ScenarioResult[], runs: number): Record<st
   return summary
 }
 
+/** The median over runs of (a + b) for the rival, over the same for Chronos; null if either is unknown. */
+function ratioOfSums (rival: Array<Array<number | null | undefined>>, chronos: Array<Array<number | null | undefined>>): number | null {
+  const sums = (runs: Array<Array<number | null | undefined>>): number | null =>
+    median(runs.map((parts) => (parts.every((p) => typeof p === 'number') ? (parts as number[]).reduce((a, b) => a + b, 0) : null)))
+  const a = sums(rival)
+  const b = sums(chronos)
+  return a !== null && b !== null && b > 0 ? a / b : null
+}
+
+function summarizePeer (s: PeerScenario, isAllValid: boolean): Record<string, unknown> {
+  const okBullmq = s.bullmq.filter((r) => r.ok)
+  const okChronos = s.chronos.filter((r) => r.ok)
+  const bullmqRps = median(okBullmq.map((r) => r.recordsPerSec))
+  const chronosRps = median(okChronos.map((r) => r.endToEndRecordsPerSec))
+  const bullmqMemory = median(okBullmq.map((r) => r.usedMemoryPeakPerRecord))
+  const chronosMemory = median(okChronos.map((r) => r.redis?.usedMemoryPeakPerRecord))
+  const memoryRatio = bullmqMemory !== null && chronosMemory !== null && bullmqMemory > 0 ? chronosMemory / bullmqMemory : null
+  return {
+    kind: 'peer',
+    records: s.records,
+    concurrency: s.concurrency,
+    latencyMs: s.latencyMs,
+    bullmqRecordsPerSec: bullmqRps,
+    chronosRecordsPerSec: chronosRps,
+    targetRatio: s.targetRatio,
+    ...ratioVerdict(bullmqRps, chronosRps, s.targetRatio, isAllValid),
+    ...pairFields(okValues(s.bullmq, (r) => r.recordsPerSec), okValues(s.chronos, (r) => r.endToEndRecordsPerSec)),
+    bullmqEnqueueMs: median(okBullmq.map((r) => r.enqueueMs)),
+    bullmqCpuUsPerRecord: median(okBullmq.map((r) => r.cpuUsPerRecord)),
+    chronosCpuUsPerRecord: median(okChronos.map((r) => r.cpuUsPerRecord)),
+    chronosEndToEndCpuUsPerRecord: median(okChronos.map((r) => r.endToEndCpuUsPerRecord)),
+    bullmqRedisCpuUsPerRecord: median(okBullmq.map((r) => r.redisCpuUsPerRecord)),
+    chronosRedisCpuUsPerRecord: median(okChronos.map((r) => r.redis?.cpuUsPerRecord)),
+    // Client + Redis CPU per record, BullMQ's over Chronos's: what the rate ratio tends to
+    // when both sides get the cores they need, which a shared 2-core machine does not give.
+    cpuRatio: ratioOfSums(okBullmq.map((r) => [r.cpuUsPerRecord, r.redisCpuUsPerRecord]), okChronos.map((r) => [r.endToEndCpuUsPerRecord, r.redis?.cpuUsPerRecord])),
+    ...shareFields('bullmq', s.bullmq),
+    ...shareFields('chronos', s.chronos),
+    bullmqUsedMemoryPeakPerRecord: bullmqMemory,
+    chronosUsedMemoryPeakPerRecord: chronosMemory,
+    memoryRatio,
+    memoryTargetRatio: s.memoryTargetRatio,
+    memoryPass: isAllValid && memoryRatio !== null && memoryRatio <= s.memoryTargetRatio
+  }
+}
+
 const fmt = (value: number | null | undefined, digits = 0): string =>
   value === null || value === undefined ? 'n/a' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 const mb = (bytes: number | null | undefined): string => (bytes === null || bytes === undefined ? 'n/a' : `${fmt(bytes / 1048576, 1)} MiB`)
@@ -188,6 +286,7 @@ export function renderTable (summary: Record<string, unknown>, heading: string):
   const entries = Object.entries(summary) as Array<[string, Row]>
   const delivery = entries.filter(([, s]) => s['kind'] === 'delivery')
   const ingests = entries.filter(([, s]) => s['kind'] === 'ingest')
+  const peers = entries.filter(([, s]) => s['kind'] === 'peer')
   if (delivery.length > 0) {
     out.push(table([
       ['scenario', 'N', 'C', 'target ms', 'raw rec/s', 'chronos rec/s', 'ratio', 'target', 'result', 'CPU µs/rec raw', 'chronos'],
@@ -214,6 +313,7 @@ export function renderTable (summary: Record<string, unknown>, heading: string):
         `${fmt(ingestRss['excessPercent'] as number | null, 1)} %`, `<= ${LIMITS.jsonIngestRssPercent} %`, verdict(ingestRss['pass'], ingestRss['excessPercent'])]
     ]), '')
   }
+  if (peers.length > 0) out.push(renderPeers(peers), '')
   const rss = summary['peakRss'] as Row | undefined
   if (rss !== undefined) {
     out.push(table([
@@ -224,11 +324,11 @@ export function renderTable (summary: Record<string, unknown>, heading: string):
   }
   if (delivery.length > 0) {
     out.push(table([
-      ['per scenario (chronos)', 'redis round trips/rec', 'redis commands/rec', 'redis bytes/rec', 'used_memory Δ/rec', 'event-loop p99 ms', '/status p99 ms', 'peak RSS'],
+      ['per scenario (chronos)', 'redis round trips/rec', 'redis commands/rec', 'redis bytes/rec', 'used_memory Δ/rec', 'peak Δ/rec', 'event-loop p99 ms', '/status p99 ms', 'peak RSS'],
       ...delivery.map(([name, s]) => [name, fmt(s['redisRoundTripsPerRecord'] as number | null, 5), fmt(s['redisCommandsPerRecord'] as number | null, 5),
-        fmt(s['redisBytesPerRecord'] as number | null, 1), fmt(s['redisUsedMemoryPerRecord'] as number | null, 1),
+        fmt(s['redisBytesPerRecord'] as number | null, 1), fmt(s['redisUsedMemoryPerRecord'] as number | null, 1), fmt(s['redisUsedMemoryPeakPerRecord'] as number | null, 1),
         fmt(s['eventLoopP99Ms'] as number | null, 1), fmt(s['statusPollP99Ms'] as number | null, 1), mb(s['peakRssBytes'] as number | null)]),
-      ['target', `<= ${fmt(LIMITS.roundTripsPerRecord, 3)} (1/500)`, '-', `<= ${LIMITS.redisBytesPerRecord}`, '-', `< ${LIMITS.eventLoopP99Ms}`, '-', `<= ${mb(LIMITS.peakRssBytes)}`]
+      ['target', `<= ${fmt(LIMITS.roundTripsPerRecord, 3)} (1/500)`, '-', `<= ${LIMITS.redisBytesPerRecord}`, '-', '-', `< ${LIMITS.eventLoopP99Ms}`, '-', `<= ${mb(LIMITS.peakRssBytes)}`]
     ]))
     out.push(
       '',
@@ -237,10 +337,62 @@ export function renderTable (summary: Record<string, unknown>, heading: string):
       'MULTI, EXEC, every command inside them and every redis.call() inside EVAL/EVALSHA. Both are taken over the',
       'whole job (upload, delivery, status flushes) minus the measured cost of the bench\'s own GET /status polls.',
       'Redis bytes = MEMORY USAGE summed over the job\'s keys after it ended, per record; used_memory Δ = used_memory',
-      'after the job minus before it (fresh FLUSHALLed Redis), which also counts allocator slack and client buffers.',
+      'after the job minus before it (fresh FLUSHALLed Redis), which also counts allocator slack and client buffers;',
+      'peak Δ = the highest used_memory sampled every 100 ms from the upload to the end, minus before.',
       'CPU µs/rec = the client process\'s user + system CPU time over the run, per record (Chronos: from the 202 to',
       'the poll that saw it complete): the cost of a record, which machine noise moves less than records/s.'
     )
   }
+  const paired = [...delivery, ...ingests, ...peers]
+  if (paired.length > 0) out.push(...(out.at(-1) === '' ? [] : ['']), renderPairs(paired))
   return out.join('\n')
+}
+
+const share = (s: Row, side: string): string => {
+  const onCpu = s[`${side}MainThreadOnCpu`] as number | null | undefined
+  const waiting = s[`${side}MainThreadWaiting`] as number | null | undefined
+  return onCpu === null || onCpu === undefined ? '-' : `${fmt(onCpu, 2)} / ${fmt(waiting, 2)}`
+}
+
+/** Every ABBA pair's ratio and their spread, and each side's main thread: one run, read on its own. */
+function renderPairs (entries: Array<[string, Row]>): string {
+  const rows = entries.map(([name, s]) => {
+    const rival = s['kind'] === 'peer' ? 'bullmq' : 'raw'
+    const pairs = (s['pairRatios'] as Array<number | null> | undefined) ?? []
+    return [`${name} (÷ ${rival})`, pairs.length === 0 ? 'n/a' : pairs.map((r) => fmt(r, 3)).join(' · '),
+      s['pairRatioMin'] === null || s['pairRatioMin'] === undefined ? 'n/a' : `${fmt(s['pairRatioMin'] as number, 3)}–${fmt(s['pairRatioMax'] as number, 3)}`,
+      `${fmt(s['ratio'] as number | null, 3)}`, share(s, rival), share(s, 'chronos')]
+  })
+  return [
+    table([['ABBA pairs, chronos ÷ rival', 'pair ratios (run order)', 'spread', 'ratio of medians', 'main thread on core / waiting: rival', 'chronos'], ...rows]),
+    '',
+    'A pair is the two runs made back to back (raw, chronos | chronos, raw | ...), so its ratio is free of the',
+    'drift between pairs. Main thread = /proc/<pid>/task/<pid>/schedstat over the timed part of a run (median',
+    'of the runs): the share of the wall time it ran on a core, and the share it was runnable but waiting for one.',
+    'Rate = on-core share / CPU per record, so a run that lost to its pair while waiting more lost to the machine.'
+  ].join('\n')
+}
+
+function renderPeers (entries: Array<[string, Row]>): string {
+  return [
+    table([
+      ['peer (file to all delivered)', 'N', 'C', 'target ms', 'bullmq rec/s', 'chronos rec/s', 'ratio', 'target', 'result',
+        'Redis peak Δ/rec bullmq', 'chronos', 'ratio', 'target', 'result', 'CPU µs/rec bullmq', 'chronos', 'Redis CPU µs/rec bullmq', 'chronos', 'CPU bullmq ÷ chronos'],
+      ...entries.map(([name, s]) => [name, fmt(s['records'] as number), String(s['concurrency']), String(s['latencyMs']),
+        fmt(s['bullmqRecordsPerSec'] as number | null), fmt(s['chronosRecordsPerSec'] as number | null), fmt(s['ratio'] as number | null, 2),
+        `>= ${fmt(s['targetRatio'] as number, 0)}`, verdict(s['pass'], s['ratio']),
+        fmt(s['bullmqUsedMemoryPeakPerRecord'] as number | null, 1), fmt(s['chronosUsedMemoryPeakPerRecord'] as number | null, 1),
+        fmt(s['memoryRatio'] as number | null, 3), `<= ${fmt(s['memoryTargetRatio'] as number, 2)}`, verdict(s['memoryPass'], s['memoryRatio']),
+        fmt(s['bullmqCpuUsPerRecord'] as number | null, 1), fmt(s['chronosEndToEndCpuUsPerRecord'] as number | null, 1),
+        fmt(s['bullmqRedisCpuUsPerRecord'] as number | null, 1), fmt(s['chronosRedisCpuUsPerRecord'] as number | null, 1), fmt(s['cpuRatio'] as number | null, 2)])
+    ]),
+    '',
+    'BullMQ: Queue.addBulk of 1,000-record chunks streamed from the file while a Worker at concurrency C posts',
+    'each payload with undici (finished jobs past 1,000 completed / 5,000 failed removed), timed from the first',
+    'addBulk to the last job done; Chronos: from the start of the upload to completed. Redis peak Δ = the highest',
+    'used_memory sampled every 100 ms minus the one before the run, per record. CPU: each client process over its',
+    'timed run (Chronos\'s from the start of the upload); Redis CPU: redis-server\'s user + system time (INFO cpu)',
+    'over the same run, where BullMQ\'s Lua scripts spend theirs. CPU bullmq ÷ chronos = (client + Redis) over',
+    '(client + Redis): the rate ratio two sides that each had the cores they need would show.'
+  ].join('\n')
 }

@@ -1,5 +1,5 @@
 /**
- * The scenario runners of scripts/bench/main.ts: one method per kind (delivery, ingest, rss).
+ * The scenario runners of scripts/bench/main.ts: one method per kind (delivery, ingest, rss, peer).
  * Each makes (or reuses) its upload file, runs the sides in ABBA order and returns every
  * run, valid or not, for report.ts to judge. Targets are shared across scenarios;
  * the bench Redis is FLUSHALLed before each Chronos run (it is ours alone), so every
@@ -7,12 +7,14 @@
  */
 import { join } from 'node:path'
 import { runToEnd, spawnTs } from './children.js'
+import { runPeer } from './peer-run.js'
 import { runChronos, type ChronosRunResult } from './chronos-run.js'
 import { runIngestChronos, runIngestRaw, startIngestRaw, type IngestRawServer } from './ingest.js'
 import type { BenchRedis } from './redis.js'
-import { median, type DeliveryScenario, type IngestScenario, type RawRunResult, type RssScenario, type ScenarioResult, type Side } from './report.js'
+import { median, type DeliveryScenario, type IngestScenario, type PeerScenario, type RawRunResult, type RssScenario, type ScenarioResult, type Side } from './report.js'
 import { Targets, type Target } from './targets.js'
 import { makeFixture, type Fixture, type UploadFormat } from './make-fixture.js'
+import { pairRatios } from './stats.js'
 import { makeTestPki, type TestPki } from '../../spec/helpers/tls-certs.js'
 
 export interface ScenarioSpec {
@@ -26,6 +28,8 @@ export interface ScenarioSpec {
   protocol?: 'http' | 'https'
   /** Ingest only: the upload's format. @defaultValue 'ndjson' */
   format?: UploadFormat
+  /** Peer only: Chronos's Redis memory per record at the peak, at most this × BullMQ's. */
+  memoryTargetRatio?: number
 }
 
 export interface BenchSettings {
@@ -42,11 +46,16 @@ export interface BenchDirs {
   workDir: string
 }
 
-/** raw, chronos, chronos, raw, ...: ABBA order, so linear drift hits both sides alike. */
-function sequence (runs: number, sides: Set<Side>): Side[] {
+/** rival, chronos, chronos, rival, ...: ABBA order, so linear drift hits both sides alike. */
+function sequence (runs: number, sides: Set<Side>, rival: Side = 'raw'): Side[] {
   const order: Side[] = []
-  for (let i = 0; i < runs; i++) order.push(...(i % 2 === 0 ? ['raw', 'chronos'] as const : ['chronos', 'raw'] as const))
+  for (let i = 0; i < runs; i++) order.push(...(i % 2 === 0 ? [rival, 'chronos'] as const : ['chronos', rival] as const))
   return order.filter((side) => sides.has(side))
+}
+
+/** What a delivery-shaped scenario's result repeats of its spec. */
+function shapeOf (spec: ScenarioSpec): Pick<DeliveryScenario, 'name' | 'records' | 'concurrency' | 'latencyMs' | 'targetRatio'> {
+  return { name: spec.name, records: spec.records, concurrency: spec.concurrency, latencyMs: spec.latencyMs, targetRatio: spec.targetRatio }
 }
 
 const fmt = (value: number | null, digits = 0): string => (value === null ? 'n/a' : value.toLocaleString('en-US', { maximumFractionDigits: digits }))
@@ -122,14 +131,16 @@ export class ScenarioRunner {
     })
     try {
       const out = await runToEnd(child, 60_000 + fixture.records)
-      const run = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { records: number, succeeded: number, ms: number, recordsPerSec: number, cpuUsPerRecord?: number }
+      const run = JSON.parse(out.trim().split('\n').pop() ?? '{}') as Omit<RawRunResult, 'ok' | 'error' | 'delivered'> & { succeeded: number }
       const delivered = (await target.requests()) - before
       const error = run.succeeded !== fixture.records
         ? `succeeded ${run.succeeded} != ${fixture.records}`
         : delivered < fixture.records ? `target saw ${delivered} < ${fixture.records}` : null
-      return { ok: error === null, error, records: fixture.records, ms: run.ms, recordsPerSec: run.recordsPerSec, cpuUsPerRecord: run.cpuUsPerRecord ?? null, delivered }
+      return {
+        ok: error === null, error, records: fixture.records, ms: run.ms, recordsPerSec: run.recordsPerSec, cpuUsPerRecord: run.cpuUsPerRecord ?? null, delivered, mainThread: run.mainThread ?? null
+      }
     } catch (err) {
-      return { ok: false, error: err instanceof Error ? err.message : String(err), records: fixture.records, ms: null, recordsPerSec: null, cpuUsPerRecord: null, delivered: null }
+      return { ok: false, error: err instanceof Error ? err.message : String(err), records: fixture.records, ms: null, recordsPerSec: null, cpuUsPerRecord: null, delivered: null, mainThread: null }
     }
   }
 
@@ -152,17 +163,7 @@ export class ScenarioRunner {
   async delivery (spec: ScenarioSpec): Promise<ScenarioResult> {
     const { target, rawEnv, chronosEnv } = await this.#target(spec)
     const fixture = await this.#fixture(spec.records, target, spec.concurrency)
-    const result: DeliveryScenario = {
-      kind: 'delivery',
-      name: spec.name,
-      records: spec.records,
-      concurrency: spec.concurrency,
-      latencyMs: spec.latencyMs,
-      targetRatio: spec.targetRatio,
-      sequence: [],
-      raw: [],
-      chronos: []
-    }
+    const result: DeliveryScenario = { kind: 'delivery', ...shapeOf(spec), sequence: [], raw: [], chronos: [] }
     for (const side of sequence(this.#settings.runs, this.#settings.sides)) {
       if (this.#shouldSkip(`${spec.name} ${side}`)) continue
       result.sequence.push(side)
@@ -175,6 +176,7 @@ export class ScenarioRunner {
         result.chronos.push(run)
         this.#progress(`${spec.name} chronos: ${run.ok ? `${fmt(run.recordsPerSec)} rec/s in ${fmt((run.ms ?? 0) / 1000, 1)} s, RSS ${fmt((run.peakRssBytes ?? 0) / 1048576)} MiB` : `FAILED ${run.error}`}`)
       }
+      this.#progressPair(spec.name, result.raw.map((r) => (r.ok ? r.recordsPerSec : null)), result.chronos.map((r) => (r.ok ? r.recordsPerSec : null)))
     }
     return result
   }
@@ -202,11 +204,47 @@ export class ScenarioRunner {
           result.chronos.push(run)
           this.#progress(`${spec.name} chronos: ${run.ok ? `${fmt(run.mbPerSec, 1)} MB/s, peak RSS ${fmt((run.peakRssBytes ?? 0) / 1048576)} MiB` : `FAILED ${run.error}`}`)
         }
+        this.#progressPair(spec.name, result.raw.map((r) => (r.ok ? r.mbPerSec : null)), result.chronos.map((r) => (r.ok ? r.mbPerSec : null)))
       }
     } finally {
       await server?.stop()
     }
     return result
+  }
+
+  /**
+   * BullMQ (peer-run.ts) against Chronos on the same file and target, in ABBA order, the
+   * bench Redis FLUSHALLed before each side. Chronos's pair partner is timed end to end.
+   */
+  async peer (spec: ScenarioSpec): Promise<ScenarioResult> {
+    const target = await this.#targets.get(spec.latencyMs)
+    const fixture = await this.#fixture(spec.records, target, spec.concurrency)
+    const result: PeerScenario = {
+      kind: 'peer', ...shapeOf(spec), memoryTargetRatio: spec.memoryTargetRatio ?? 1, sequence: [], bullmq: [], chronos: []
+    }
+    for (const side of sequence(this.#settings.runs, this.#settings.sides, 'bullmq')) {
+      if (this.#shouldSkip(`${spec.name} ${side}`)) continue
+      result.sequence.push(side)
+      if (side === 'bullmq') {
+        await this.#redis.client.flushall()
+        const run = await runPeer({ benchDir: this.#dirs.benchDir, workDir: this.#dirs.workDir, redis: this.#redis, fixture, target })
+        result.bullmq.push(run)
+        this.#progress(`${spec.name} bullmq: ${run.ok ? `${fmt(run.recordsPerSec)} rec/s in ${fmt((run.ms ?? 0) / 1000, 1)} s, Redis peak ${fmt(run.usedMemoryPeakPerRecord, 1)} B/rec` : `FAILED ${run.error}`}`)
+      } else {
+        const run = await this.#chronos(fixture, target, median(result.bullmq.filter((r) => r.ok).map((r) => r.ms)))
+        result.chronos.push(run)
+        this.#progress(`${spec.name} chronos: ${run.ok ? `${fmt(run.endToEndRecordsPerSec)} rec/s end to end in ${fmt((run.endToEndMs ?? 0) / 1000, 1)} s, Redis peak ${fmt(run.redis?.usedMemoryPeakPerRecord ?? null, 1)} B/rec` : `FAILED ${run.error}`}`)
+      }
+      this.#progressPair(spec.name, result.bullmq.map((r) => (r.ok ? r.recordsPerSec : null)), result.chronos.map((r) => (r.ok ? r.endToEndRecordsPerSec : null)))
+    }
+    return result
+  }
+
+  /** Once both runs of a pair are in, its ratio (stats.ts), so a long bench can be read as it goes. */
+  #progressPair (name: string, rival: Array<number | null>, chronos: Array<number | null>): void {
+    if (rival.length !== chronos.length || rival.length === 0) return
+    const ratio = pairRatios(rival, chronos).at(-1)
+    this.#progress(`${name} pair ${rival.length}: chronos ÷ rival ${fmt(ratio ?? null, 3)}`)
   }
 
   async rss (spec: ScenarioSpec): Promise<ScenarioResult> {
