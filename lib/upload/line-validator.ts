@@ -118,8 +118,7 @@ export class LineValidator extends Transform {
         if (this.#carryBytes > this.#options.maxLineBytes + spare) return this.#problems.lineTooLarge(this.#lineNumber + 1)
         return null
       }
-      // Past line 1, a run of whole lines that is pure ASCII (the usual case) is checked as
-      // one string: no Buffer slice, UTF-8 decode or isUtf8 call per line.
+      // Past line 1, a run of whole lines that is pure ASCII (the usual case) needs no isUtf8 per line.
       const lastNewline = this.#carryBytes === 0 && this.#spec !== null && start >= asciiRetry ? chunk.lastIndexOf(LF) : -1
       if (lastNewline > start) {
         if (isAscii(chunk.subarray(start, lastNewline))) {
@@ -147,9 +146,10 @@ export class LineValidator extends Transform {
   }
 
   /**
-   * Lines chunk[from, lastNewline], all ASCII and each ending in LF, checked as one string.
-   * Kept lines without CR are pushed as contiguous byte runs of the chunk itself. A line
-   * scanRecord() proves good is not parsed; any other gets the exact check.
+   * Lines chunk[from, lastNewline], all ASCII, each ending in LF; kept lines without CR go out
+   * as contiguous byte runs of the chunk. A line scanRecord() proves good from the bytes is not
+   * parsed; others get the exact check on the run's text, decoded whole even so: without that
+   * garbage, scavenges are rare and dead body chunks raise peak RSS (docs/performance.md, Log).
    */
   #acceptAsciiLines (chunk: Buffer, from: number, lastNewline: number, out: Buffer[]): Error | null {
     const text = chunk.toString('latin1', from, lastNewline + 1)
@@ -167,8 +167,8 @@ export class LineValidator extends Transform {
         }
       }
       const lineNumber = ++this.#lineNumber
-      const scanned = scanRecord(text, pos, text.length)
-      const newline = scanned === -1 ? text.indexOf('\n', pos) : scanned
+      const scanned = scanRecord(chunk, from + pos, lastNewline + 1)
+      const newline = scanned === -1 ? text.indexOf('\n', pos) : scanned - from
       const hasCr = newline > pos && text.charCodeAt(newline - 1) === CR
       const end = hasCr ? newline - 1 : newline
       if (end - pos > this.#options.maxLineBytes) return this.#problems.lineTooLarge(lineNumber)
@@ -212,7 +212,7 @@ export class LineValidator extends Transform {
     if (!isUtf8(line)) return this.#problems.invalid(lineNumber, 'not valid UTF-8', this.#spec !== null)
     const text = line.toString('utf8')
     if (this.#spec !== null) {
-      const verdict = scanRecord(text, 0, text.length) !== -1 ? 'record' : this.#checkRecordText(text, lineNumber)
+      const verdict = scanRecord(line, 0, line.length) !== -1 ? 'record' : this.#checkRecordText(text, lineNumber)
       if (verdict === 'record') {
         this.#records++
         out.push(line, NEWLINE)

@@ -1,5 +1,5 @@
 /**
- * The upload's fast path for a record line: one pass over its text, building nothing, that
+ * The upload's fast path for a record line: one pass over its bytes, building nothing, that
  * proves the line is a valid record (what JSON.parse and recordProblem() would accept) or
  * gives up. It never refuses a line: anything it cannot prove good (a syntax error, a wrong
  * id or payload, an escaped member name, a repeated "id" or "payload", a surrogate escape
@@ -8,8 +8,8 @@
  * and on which line. So errors and their line numbers are the exact check's; this only
  * decides which good lines skip it (docs/performance.md, "Ingest").
  *
- * The text must be decoded from valid UTF-8 (the caller checked the run or the line): other
- * than ASCII, it is taken as it is inside strings and refused anywhere else.
+ * The bytes must be known valid UTF-8 (the caller checked the run or the line): bytes of
+ * 0x80 and up are taken as they are inside strings, and refused anywhere else.
  */
 import { MAX_ID_BYTES } from '../domain/record.js'
 import {
@@ -26,79 +26,76 @@ const MAX_ID_DIGITS = 15
 /**
  * Where the record line starting at `start` ends (the index of its LF, or `limit`) when the
  * line is provably a valid record, else -1. The caller guarantees that nothing at or past
- * `limit` can be read as part of the line: its unit at `limit - 1` is an LF, or
- * `limit` is `text.length`.
+ * `limit` can be read as part of the line: `bytes[limit - 1]` is an LF, or `limit` is
+ * `bytes.length`.
  */
-export function scanRecord (text: string, start: number, limit: number): number {
-  let i = skipSpace(text, start, limit)
-  if (text.charCodeAt(i) !== OPEN_OBJECT) return -1
-  i = skipSpace(text, i + 1, limit)
+export function scanRecord (bytes: Uint8Array, start: number, limit: number): number {
+  let i = skipSpace(bytes, start, limit)
+  if (bytes[i] !== OPEN_OBJECT) return -1
+  i = skipSpace(bytes, i + 1, limit)
   let hasId = false
   let hasPayload = false
   for (;;) {
-    if (text.charCodeAt(i) !== QUOTE) return -1
+    if (bytes[i] !== QUOTE) return -1
     const nameStart = i + 1
-    const nameEnd = plainStringEnd(text, nameStart, limit)
+    const nameEnd = plainStringEnd(bytes, nameStart, limit)
     if (nameEnd === -1) return -1
-    i = skipSpace(text, nameEnd + 1, limit)
-    if (text.charCodeAt(i) !== COLON) return -1
-    i = skipSpace(text, i + 1, limit)
+    i = skipSpace(bytes, nameEnd + 1, limit)
+    if (bytes[i] !== COLON) return -1
+    i = skipSpace(bytes, i + 1, limit)
     const nameBytes = nameEnd - nameStart
-    if (nameBytes === 2 && text.charCodeAt(nameStart) === 0x69 && text.charCodeAt(nameStart + 1) === 0x64) {
+    if (nameBytes === 2 && bytes[nameStart] === 0x69 && bytes[nameStart + 1] === 0x64) {
       if (hasId) return -1
       hasId = true
-      i = idEnd(text, i, limit)
-    } else if (nameBytes === 7 && isPayloadName(text, nameStart)) {
+      i = idEnd(bytes, i, limit)
+    } else if (nameBytes === 7 && isPayloadName(bytes, nameStart)) {
       if (hasPayload) return -1
       hasPayload = true
-      const first = text.charCodeAt(i)
+      const first = bytes[i]
       if (first !== QUOTE && first !== OPEN_OBJECT && first !== OPEN_ARRAY) return -1
-      i = valueEnd(text, i, limit)
+      i = valueEnd(bytes, i, limit)
     } else {
-      i = valueEnd(text, i, limit)
+      i = valueEnd(bytes, i, limit)
     }
     if (i === -1) return -1
-    i = skipSpace(text, i, limit)
-    const next = text.charCodeAt(i)
+    i = skipSpace(bytes, i, limit)
+    const next = bytes[i]
     if (next === COMMA) {
-      i = skipSpace(text, i + 1, limit)
+      i = skipSpace(bytes, i + 1, limit)
     } else if (next === CLOSE_OBJECT) {
       break
     } else {
       return -1
     }
   }
-  i = skipSpace(text, i + 1, limit)
-  return hasId && hasPayload && (i === limit || text.charCodeAt(i) === LF) ? i : -1
+  i = skipSpace(bytes, i + 1, limit)
+  return hasId && hasPayload && (i === limit || bytes[i] === LF) ? i : -1
 }
 
-function isPayloadName (text: string, at: number): boolean {
-  return text.charCodeAt(at) === 0x70 && text.charCodeAt(at + 1) === 0x61 && text.charCodeAt(at + 2) === 0x79 && text.charCodeAt(at + 3) === 0x6c &&
-    text.charCodeAt(at + 4) === 0x6f && text.charCodeAt(at + 5) === 0x61 && text.charCodeAt(at + 6) === 0x64
+function isPayloadName (bytes: Uint8Array, at: number): boolean {
+  return bytes[at] === 0x70 && bytes[at + 1] === 0x61 && bytes[at + 2] === 0x79 && bytes[at + 3] === 0x6c &&
+    bytes[at + 4] === 0x6f && bytes[at + 5] === 0x61 && bytes[at + 6] === 0x64
 }
 
 /** Index of the quote closing a member name without escapes whose content starts at `i`, else -1. */
-function plainStringEnd (text: string, i: number, limit: number): number {
-  while (PLAIN[text.charCodeAt(i)] === 1) i++
-  return i < limit && text.charCodeAt(i) === QUOTE ? i : -1
+function plainStringEnd (bytes: Uint8Array, i: number, limit: number): number {
+  while (PLAIN[bytes[i] as number] === 1) i++
+  return i < limit && bytes[i] === QUOTE ? i : -1
 }
 
-/**
- * Just past a valid id at `i`, else -1: an integer of at most 15 digits, or a string written
- * in at most MAX_ID_BYTES / 3 units (escapes only shrink it, and no unit takes more than 3
- * bytes of UTF-8, so it fits MAX_ID_BYTES; a longer one is left to the exact check).
- */
-function idEnd (text: string, i: number, limit: number): number {
-  if (text.charCodeAt(i) === QUOTE) {
-    const end = stringEnd(text, i + 1, limit)
-    return end !== -1 && end - 1 - (i + 1) <= MAX_ID_BYTES / 3 ? end : -1
+/** Just past a valid id at `i` (a string of at most MAX_ID_BYTES bytes, or an integer of at most 15 digits), else -1. */
+function idEnd (bytes: Uint8Array, i: number, limit: number): number {
+  if (bytes[i] === QUOTE) {
+    const end = stringEnd(bytes, i + 1, limit)
+    // Escapes never decode to more UTF-8 bytes than they are written with.
+    return end !== -1 && end - 1 - (i + 1) <= MAX_ID_BYTES ? end : -1
   }
-  if (text.charCodeAt(i) === MINUS) i++
+  if (bytes[i] === MINUS) i++
   const first = i
-  i = digitsEnd(text, i, limit)
+  i = digitsEnd(bytes, i, limit)
   const digits = i - first
-  if (digits === 0 || digits > MAX_ID_DIGITS || (digits > 1 && text.charCodeAt(first) === ZERO)) return -1
+  if (digits === 0 || digits > MAX_ID_DIGITS || (digits > 1 && bytes[first] === ZERO)) return -1
   // A fraction or exponent may still make an integer (1.0, 1e3): the exact check decides.
-  const next = text.charCodeAt(i)
+  const next = bytes[i]
   return next === 0x2e || next === 0x65 || next === 0x45 ? -1 : i
 }

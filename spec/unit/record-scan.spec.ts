@@ -27,10 +27,11 @@ function exactProblem (line: string): string | null {
 
 /** scanRecord's verdict on a line (no LF in it), with and without its LF; both must agree. */
 function fastSaysGood (line: string): boolean {
-  const ended = scanRecord(`${line}\n{"id":1,"payload":"next"}`, 0, line.length + 1)
-  const bare = scanRecord(line, 0, line.length)
-  expect(ended, `with LF: ${JSON.stringify(line)}`).to.be.oneOf([-1, line.length])
-  expect(bare, `the same verdict without LF: ${JSON.stringify(line)}`).to.equal(ended === -1 ? -1 : line.length)
+  const bytes = Buffer.from(line, 'utf8')
+  const ended = scanRecord(Buffer.concat([bytes, Buffer.from('\n{"id":1,"payload":"next"}')]), 0, bytes.length + 1)
+  const bare = scanRecord(bytes, 0, bytes.length)
+  expect(ended, `with LF: ${JSON.stringify(line)}`).to.be.oneOf([-1, bytes.length])
+  expect(bare, `the same verdict without LF: ${JSON.stringify(line)}`).to.equal(ended === -1 ? -1 : bytes.length)
   return ended !== -1
 }
 
@@ -47,7 +48,8 @@ describe('scanRecord()', () => {
     '{"id":10000001,"payload":"{\\"v\\":1,\\"user_id\\":\\"user_1\\"}"}',
     '{"id":1,"payload":{"v":1,"user_id":"user_1","amount":12.5,"ok":true,"none":null,"list":[1,-2e3,0.5E+2]}}',
     '{"id":"abc","payload":[]}', '{"id":-0,"payload":""}', '{"id":0,"payload":{}}', '{"id":999999999999999,"payload":"x"}',
-    '{"id":"' + 'x'.repeat(85) + '","payload":"p"}', '{"id":"' + '😀'.repeat(42) + '","payload":"p"}',
+    '{"id":"' + 'x'.repeat(256) + '","payload":"p"}', '{"id":"' + 'é'.repeat(128) + '","payload":"p"}',
+    '{"id":"' + '\\u00e9'.repeat(42) + '","payload":"p"}',
     '  {\t"payload" : "p" ,\r"id" :1 }  \r', '{"id":1,"payload":"\\ud83d\\ude00 \\u00e9 \\n\\t\\/\\\\\\b\\f\\r"}',
     '{"id":"😀é","payload":{"é":"😀","\\ud83d\\ude00":[]}}', '{"x":{"id":1.5},"id":2,"payload":"p","extra":[null,false]}',
     `{"id":1,"payload":${nest(MAX_PAYLOAD_DEPTH)}}`, '{"id":1,"payload":"\\u007f\x7f"}'
@@ -82,15 +84,15 @@ describe('scanRecord()', () => {
   }
 
   it('stops at the first LF: the next line is never read as part of this one', () => {
-    const split = '{"id":1,"payload":"a\n","id":2}\n'
+    const split = Buffer.from('{"id":1,"payload":"a\n","id":2}\n')
     expect(scanRecord(split, 0, split.length)).to.equal(-1)
-    const two = '{"id":1,"payload":"a"}\n{"id":2,"payload":"b"}\n'
+    const two = Buffer.from('{"id":1,"payload":"a"}\n{"id":2,"payload":"b"}\n')
     expect(scanRecord(two, 0, two.length)).to.equal(22)
     expect(scanRecord(two, 23, two.length)).to.equal(two.length - 1)
   })
 
-  it('leaves a string id over MAX_ID_BYTES / 3 units to the exact check, which takes it when it fits', () => {
-    const line = '{"id":"' + 'x'.repeat(256) + '","payload":"p"}'
+  it('leaves a string id written in over MAX_ID_BYTES bytes to the exact check, which takes it when it decodes short', () => {
+    const line = '{"id":"' + '\\u00e9'.repeat(50) + '","payload":"p"}'
     expect(fastSaysGood(line)).to.equal(false)
     expect(exactProblem(line)).to.equal(null)
   })
