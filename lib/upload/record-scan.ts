@@ -3,10 +3,11 @@
  * proves the line is a valid record (what JSON.parse and recordProblem() would accept) or
  * gives up. It never refuses a line: anything it cannot prove good (a syntax error, a wrong
  * id or payload, an escaped member name, a repeated "id" or "payload", a surrogate escape
- * that is not a well-formed pair, nesting past MAX_PAYLOAD_DEPTH, an id that is a float or
- * has more than 15 digits) returns -1, and the caller runs the exact check, which says why
- * and on which line. So errors and their line numbers are the exact check's; this only
- * decides which good lines skip it (docs/performance.md, "Ingest").
+ * that is not a well-formed pair, nesting past MAX_PAYLOAD_DEPTH, an id that is a float, has
+ * more than 15 digits or is a string written in more than MAX_ID_BYTES bytes) returns -1, and
+ * the caller runs the exact check, which says why and on which line. So errors and their
+ * line numbers are the exact check's; this only decides which good lines skip it
+ * (docs/performance.md, "Ingest").
  *
  * The bytes must be known valid UTF-8 (the caller checked the run or the line): bytes of
  * 0x80 and up are taken as they are inside strings, and refused anywhere else.
