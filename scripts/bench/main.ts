@@ -35,7 +35,8 @@
  * https (issue 13) adds about 4 s + 5 s a run at 100,000 records (Chronos did 26,785
  * rec/s against a local https target), ~40 s with start-ups: its N is kept small for that.
  * json-ingest adds ~40-75 s (125 MB at 3.3-7 MB/s, twice, plus its fixture): a full run
- * measured 463 s before it, so ~500-540 s with it.
+ * measured 463 s before it, so ~500-540 s with it. ingest-object adds ~10 s (its own
+ * 108 MB fixture, ~3 s, and four uploads of 0.3-1 s; 2026-11-30).
  * The issue's memory check, a 1 GB JSON upload in flat memory, is json-ingest at
  * BENCH_SCALE=8 (8,000,000 records: 1.0 GB of JSON, 0.99 GB of NDJSON for ingest); at
  * 3-7 MB/s one such upload takes 2.5-5.5 minutes, so it is a run of its own:
