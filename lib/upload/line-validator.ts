@@ -3,7 +3,8 @@
  * streams past, and writes the spool form: line 1 the resolved JobSpec, then one record per
  * line (CR, BOM and blank lines dropped), so the spool's line N+1 is record N. Line numbers
  * in errors are physical lines of the decompressed body, from 1 (line-problems.ts says when
- * the upload fails). Runs of blank lines are skipped at memory speed (blank-lines.ts).
+ * the upload fails). Runs of blank lines are skipped at memory speed (blank-lines.ts); a
+ * record line record-scan.ts proves good is not parsed, any other gets the exact check.
  * Not split2 (issue 15; split2 reads the spool): it yields decoded strings (bad UTF-8 replaced
  * before it can be refused) and is no faster: 1M 108-byte records, split2 + JSON.parse alone
  * 79-100 MB/s, this validator with every check 85-111 MB/s.
@@ -18,6 +19,7 @@ import { jsonValueProblem, mayHoldLoneSurrogate } from '../domain/json-value-pro
 import { recordProblem, RECORD_REASON_TEXT } from '../domain/record.js'
 import { repeatedFieldsError } from '../domain/duplicate-keys.js'
 import { isBlankByte, skipBlankLines } from './blank-lines.js'
+import { scanRecord } from './record-scan.js'
 
 export { MAX_DETAILS }
 const LF = 0x0a
@@ -116,8 +118,7 @@ export class LineValidator extends Transform {
         if (this.#carryBytes > this.#options.maxLineBytes + spare) return this.#problems.lineTooLarge(this.#lineNumber + 1)
         return null
       }
-      // Past line 1, a run of whole lines that is pure ASCII (the usual case) is checked as
-      // one string: no Buffer slice, UTF-8 decode or isUtf8 call per line.
+      // Past line 1, a run of whole lines that is pure ASCII (the usual case) needs no isUtf8 per line.
       const lastNewline = this.#carryBytes === 0 && this.#spec !== null && start >= asciiRetry ? chunk.lastIndexOf(LF) : -1
       if (lastNewline > start) {
         if (isAscii(chunk.subarray(start, lastNewline))) {
@@ -145,48 +146,49 @@ export class LineValidator extends Transform {
   }
 
   /**
-   * Lines chunk[from, lastNewline], all ASCII and each ending in LF. Kept lines without CR
-   * are pushed as contiguous byte runs of the chunk itself.
+   * Lines chunk[from, lastNewline], all ASCII, each ending in LF; kept lines without CR go out
+   * as contiguous byte runs of the chunk. A line scanRecord() proves good from the bytes is not
+   * parsed; others get the exact check on the run's text, decoded whole even so: without that
+   * garbage, scavenges are rare and dead body chunks raise peak RSS (docs/performance.md, Log).
    */
   #acceptAsciiLines (chunk: Buffer, from: number, lastNewline: number, out: Buffer[]): Error | null {
     const text = chunk.toString('latin1', from, lastNewline + 1)
+    /** Start of the kept lines not pushed yet; they run up to the line at `pos`. */
     let runStart = -1
-    let runEnd = -1
-    const flushRun = (): void => {
-      if (runStart >= 0) out.push(chunk.subarray(runStart, runEnd))
-      runStart = -1
-    }
     let pos = 0
     while (pos < text.length) {
       if (text.charCodeAt(pos) <= 0x20) {
-        flushRun()
+        if (runStart >= 0) out.push(chunk.subarray(from + runStart, from + pos))
+        runStart = -1
         const next = this.#skipBlankLines(chunk, from + pos, lastNewline + 1) - from
         if (next > pos) {
           pos = next
           continue
         }
       }
-      const newline = text.indexOf('\n', pos)
       const lineNumber = ++this.#lineNumber
+      const scanned = scanRecord(chunk, from + pos, lastNewline + 1)
+      const newline = scanned === -1 ? text.indexOf('\n', pos) : scanned - from
       const hasCr = newline > pos && text.charCodeAt(newline - 1) === CR
       const end = hasCr ? newline - 1 : newline
       if (end - pos > this.#options.maxLineBytes) return this.#problems.lineTooLarge(lineNumber)
-      const verdict = this.#checkRecordText(text.slice(pos, end), lineNumber)
+      const verdict = scanned === -1 ? this.#checkRecordText(text.slice(pos, end), lineNumber) : 'record'
       if (verdict instanceof Error) return verdict
+      if (verdict === 'record') this.#records++
       if (verdict === 'record' && !hasCr) {
-        if (runStart < 0) runStart = from + pos
-        runEnd = from + newline + 1
+        if (runStart < 0) runStart = pos
       } else {
-        flushRun()
+        if (runStart >= 0) out.push(chunk.subarray(from + runStart, from + pos))
+        runStart = -1
         if (verdict === 'record') out.push(chunk.subarray(from + pos, from + end), NEWLINE)
       }
       pos = newline + 1
     }
-    flushRun()
+    if (runStart >= 0) out.push(chunk.subarray(from + runStart, lastNewline + 1))
     return null
   }
 
-  /** A record line as text: 'record' (counted), 'blank', or an invalid line (null = keep going). */
+  /** The exact check of a record line: 'record', 'blank', or an invalid line (null = keep going). */
   #checkRecordText (text: string, lineNumber: number): 'record' | 'blank' | Error | null {
     // `{` first is the usual case and can't be blank; only other lines pay for trim().
     if (text.charCodeAt(0) !== 0x7b && text.trim() === '') return 'blank'
@@ -198,7 +200,6 @@ export class LineValidator extends Transform {
     }
     const problem = recordProblem(value, text)
     if (problem !== null) return this.#problems.invalid(lineNumber, RECORD_REASON_TEXT[problem], this.#spec !== null)
-    this.#records++
     return 'record'
   }
 
@@ -211,8 +212,11 @@ export class LineValidator extends Transform {
     if (!isUtf8(line)) return this.#problems.invalid(lineNumber, 'not valid UTF-8', this.#spec !== null)
     const text = line.toString('utf8')
     if (this.#spec !== null) {
-      const verdict = this.#checkRecordText(text, lineNumber)
-      if (verdict === 'record') out.push(line, NEWLINE)
+      const verdict = scanRecord(line, 0, line.length) !== -1 ? 'record' : this.#checkRecordText(text, lineNumber)
+      if (verdict === 'record') {
+        this.#records++
+        out.push(line, NEWLINE)
+      }
       return verdict === 'record' || verdict === 'blank' ? null : verdict
     }
     if (text.trim() === '') return null

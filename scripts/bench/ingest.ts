@@ -5,7 +5,9 @@
  * chronos: POST /run on a fresh server (validate every line, or parse the JSON document
  *          with stream-json, spool, fsync, register).
  * Both are sent the same file, NDJSON or JSON, with its Content-Type, by the same client
- * code (http.ts postFile). MB/s uses 10^6 bytes of upload. The upload may take at most
+ * code (http.ts postFile). MB/s uses 10^6 bytes of upload; CPU ms/MB is the server
+ * process's user + system CPU time from the request to its answer, which a busy machine
+ * moves less than MB/s. The upload may take at most
  * 180 s or 1 s per MB, whichever is longer (a 1 GB JSON upload runs for minutes). After the Chronos 202 its job starts delivering; that is
  * not measured: the job is cancelled (DELETE /jobs/:id, ignored if the route is absent),
  * the process stopped and its spool directory removed.
@@ -13,7 +15,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { readReadyLine, spawnTs, stopChild } from './children.js'
-import { startChronos } from './chronos.js'
+import { readCpuUs, startChronos } from './chronos.js'
 import { callJson, postFile } from './http.js'
 import type { Fixture } from './make-fixture.js'
 
@@ -22,10 +24,13 @@ export interface IngestResult {
   error: string | null
   ms: number | null
   mbPerSec: number | null
+  /** Absent in results written before it was measured. */
+  cpuMsPerMB?: number | null
 }
 
 export interface IngestRawServer {
   url: string
+  pid: number
   stop: () => Promise<void>
 }
 
@@ -39,23 +44,26 @@ export async function startIngestRaw (benchDir: string, workDir: string): Promis
     captureStdout: true, logFile: join(workDir, 'ingest-raw.log')
   })
   const { port } = await readReadyLine<{ port: number }>(child, 15_000)
-  return { url: `http://127.0.0.1:${port}/run`, stop: async () => { await stopChild(child, 2000) } }
+  return { url: `http://127.0.0.1:${port}/run`, pid: child.pid, stop: async () => { await stopChild(child, 2000) } }
 }
 
-function measured (fixture: Fixture, ms: number): IngestResult {
-  return { ok: true, error: null, ms, mbPerSec: fixture.bytes / 1e6 / (ms / 1000) }
+function measured (fixture: Fixture, ms: number, cpuUsBefore: number | null, pid: number): IngestResult {
+  const cpuUsAfter = readCpuUs(pid)
+  const cpuMsPerMB = cpuUsBefore === null || cpuUsAfter === null ? null : (cpuUsAfter - cpuUsBefore) / 1000 / (fixture.bytes / 1e6)
+  return { ok: true, error: null, ms, mbPerSec: fixture.bytes / 1e6 / (ms / 1000), cpuMsPerMB }
 }
 
 function failed (err: unknown): IngestResult {
-  return { ok: false, error: err instanceof Error ? err.message : String(err), ms: null, mbPerSec: null }
+  return { ok: false, error: err instanceof Error ? err.message : String(err), ms: null, mbPerSec: null, cpuMsPerMB: null }
 }
 
 export async function runIngestRaw (server: IngestRawServer, fixture: Fixture): Promise<IngestResult> {
   try {
+    const cpuUs = readCpuUs(server.pid)
     const answer = await postFile(server.url, fixture, uploadTimeoutMs(fixture))
     const written = (answer.body as { bytes?: number } | null)?.bytes
     if (answer.status !== 202 || written !== fixture.bytes) throw new Error(`ingest-raw answered ${answer.status}, wrote ${String(written)} bytes`)
-    return measured(fixture, answer.ms)
+    return measured(fixture, answer.ms, cpuUs, server.pid)
   } catch (err) {
     return failed(err)
   }
@@ -65,12 +73,13 @@ export async function runIngestChronos (repoDir: string, workDir: string, redisU
   const server = await startChronos(repoDir, workDir, redisUrl, runId)
   let result: IngestResult
   try {
+    const cpuUs = readCpuUs(server.child.pid)
     const answer = await postFile(`${server.url}/run`, fixture, uploadTimeoutMs(fixture))
     const body = answer.body as { job_id?: string, records?: number } | null
     if (answer.status !== 202 || body?.records !== fixture.records) {
       throw new Error(`POST /run answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`)
     }
-    result = measured(fixture, answer.ms)
+    result = measured(fixture, answer.ms, cpuUs, server.child.pid)
     if (typeof body.job_id === 'string') {
       await callJson('DELETE', `${server.url}/jobs/${encodeURIComponent(body.job_id)}`, 5000).catch(() => undefined)
     }

@@ -10,7 +10,8 @@
  *   highconc 20 ms target, C=256, N=200,000     chronos >= 0.90 x raw  (issue: 500,000, see below)
  *   https     0 ms https target, C=64, N=100,000 chronos >= 0.90 x raw  (a CA made for the run with
  *            openssl: raw trusts it through NODE_EXTRA_CA_CERTS, Chronos through CHRONOS_TLS_CA_FILE)
- *   ingest   upload of N=1,000,000 (the cpu file) until 202, Chronos vs a pipe-to-file server, >= 0.5
+ *   ingest   upload of N=1,000,000 (the cpu file) until 202, Chronos vs a pipe-to-file server, >= 0.8
+ *   ingest-object  the same records with their payloads as inline JSON objects, not strings, >= 0.8
  *   rss      cpu shape at N=100,000, Chronos only: peak RSS vs the cpu scenario's 1,000,000
  *   peer     0 ms target, C=64, N=50,000: the same job through BullMQ (peer.ts: addBulk in
  *            chunks streamed from the file while a Worker delivers) vs Chronos, both end to
@@ -40,9 +41,10 @@
  * https (issue 13) adds about 4 s + 5 s a run at 100,000 records (Chronos did 26,785
  * rec/s against a local https target), ~40 s with start-ups: its N is kept small for that.
  * json-ingest adds ~40-75 s (125 MB at 3.3-7 MB/s, twice, plus its fixture): a full run
- * measured 463 s before it, so ~500-540 s with it.
+ * measured 463 s before it, so ~500-540 s with it. ingest-object adds ~10 s (its own
+ * 108 MB fixture, ~3 s, and four uploads of 0.3-1 s; 2026-11-30).
  * peer at N=50,000 took 24 s (BullMQ 5.9k rec/s, 8-9 s a run; Chronos ~2 s end to end
- * plus start-up): ~525-565 s for the whole run. N is what keeps a Chronos run near 2 s
+ * plus start-up): ~535-575 s for the whole run. N is what keeps a Chronos run near 2 s
  * (start-up and the 100 ms poll small beside it) at ~25 s for the scenario. It runs
  * before json-ingest, which stays last.
  * The issue's memory check, a 1 GB JSON upload in flat memory, is json-ingest at
@@ -79,7 +81,8 @@ const SCENARIOS: ScenarioSpec[] = [
   { name: 'latency', kind: 'delivery', records: 100_000, concurrency: 64, latencyMs: 20, targetRatio: 0.97 },
   { name: 'highconc', kind: 'delivery', records: 200_000, concurrency: 256, latencyMs: 20, targetRatio: 0.90 },
   { name: 'https', kind: 'delivery', records: 100_000, concurrency: 64, latencyMs: 0, targetRatio: 0.90, protocol: 'https' },
-  { name: 'ingest', kind: 'ingest', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.5 },
+  { name: 'ingest', kind: 'ingest', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.8 },
+  { name: 'ingest-object', kind: 'ingest', payload: 'object', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.8 },
   { name: 'rss', kind: 'rss', records: 100_000, concurrency: 64, latencyMs: 0, targetRatio: 0 },
   { name: 'peer', kind: 'peer', records: 50_000, concurrency: 64, latencyMs: 0, targetRatio: 4, memoryTargetRatio: 1 / 20 },
   // Last: the slowest per byte, so a run short of BENCH_BUDGET_S skips it, not the others.

@@ -5,7 +5,8 @@
  *
  * Writes an NDJSON upload (DESIGN §1): line 1 is the JobSpec pointing at
  * http(s)://127.0.0.1:<targetPort>/ingest with a `concurrency` field; then N records
- * `{"id":<8 digits>,"payload":"{...json text...}"}` of about 120 bytes each. With
+ * `{"id":<8 digits>,"payload":"{...json text...}"}` of about 120 bytes each (with payload
+ * 'object', `{"id":<8 digits>,"payload":{...}}`, the same object inline: ~110 bytes). With
  * format 'json' (a file named *.json on the command line) the same JobSpec and records
  * make one JSON upload (DESIGN §10), `{"config":<JobSpec>,"records":[\n<record>,\n…\n]}`:
  * one byte more per record than the NDJSON file (the comma). Ids are
@@ -28,9 +29,13 @@ export interface FixtureOptions {
   protocol?: 'http' | 'https'
   /** @defaultValue 'ndjson' */
   format?: UploadFormat
+  /** A record's payload: JSON text in a string, or the same JSON object inline. @defaultValue 'string' */
+  payload?: PayloadShape
   /** @defaultValue 42 */
   seed?: number
 }
+
+export type PayloadShape = 'string' | 'object'
 
 export type UploadFormat = 'ndjson' | 'json'
 
@@ -64,14 +69,14 @@ export function jobSpecLine (targetPort: number, concurrency: number, protocol: 
   })
 }
 
-function recordLine (index: number, random: () => number): string {
+function recordLine (index: number, random: () => number, shape: PayloadShape): string {
   const user = String(Math.floor(random() * 1_000_000)).padStart(6, '0')
   const action = ACTIONS[Math.floor(random() * ACTIONS.length)] ?? 'login'
   const amount = (random() * 1000).toFixed(2)
   const ts = 1_767_225_600 + Math.floor(random() * 31_536_000)
-  // The payload is JSON *text* in a string (sent verbatim), as in the seed example.
-  const payload = JSON.stringify({ v: 1, user_id: `user_${user}`, action, amount: Number(amount), ts })
-  return JSON.stringify({ id: FIRST_ID + index, payload })
+  const payload = { v: 1, user_id: `user_${user}`, action, amount: Number(amount), ts }
+  // By default the payload is JSON *text* in a string (sent verbatim), as in the seed example.
+  return JSON.stringify({ id: FIRST_ID + index, payload: shape === 'string' ? JSON.stringify(payload) : payload })
 }
 
 export async function makeFixture (options: FixtureOptions): Promise<Fixture> {
@@ -82,7 +87,7 @@ export async function makeFixture (options: FixtureOptions): Promise<Fixture> {
   let chunk = frame.open(jobSpecLine(options.targetPort, options.concurrency, options.protocol))
   try {
     for (let i = 0; i < options.records; i++) {
-      chunk += (i === 0 ? '' : frame.between) + recordLine(i, random)
+      chunk += (i === 0 ? '' : frame.between) + recordLine(i, random, options.payload ?? 'string')
       if (chunk.length >= CHUNK_BYTES) {
         bytes += chunk.length
         if (!out.write(chunk)) await once(out, 'drain')

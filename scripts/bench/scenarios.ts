@@ -13,7 +13,7 @@ import { runIngestChronos, runIngestRaw, startIngestRaw, type IngestRawServer } 
 import type { BenchRedis } from './redis.js'
 import { median, type DeliveryScenario, type IngestScenario, type PeerScenario, type RawRunResult, type RssScenario, type ScenarioResult, type Side } from './report.js'
 import { Targets, type Target } from './targets.js'
-import { makeFixture, type Fixture, type UploadFormat } from './make-fixture.js'
+import { makeFixture, type Fixture, type PayloadShape, type UploadFormat } from './make-fixture.js'
 import { pairRatios } from './stats.js'
 import { makeTestPki, type TestPki } from '../../spec/helpers/tls-certs.js'
 
@@ -30,6 +30,8 @@ export interface ScenarioSpec {
   format?: UploadFormat
   /** Peer only: Chronos's Redis memory per record at the peak, at most this × BullMQ's. */
   memoryTargetRatio?: number
+  /** Ingest only: the records' payloads, JSON text in a string or inline objects. @defaultValue 'string' */
+  payload?: PayloadShape
 }
 
 export interface BenchSettings {
@@ -114,12 +116,12 @@ export class ScenarioRunner {
     return true
   }
 
-  async #fixture (records: number, target: Target, concurrency: number, format: UploadFormat = 'ndjson'): Promise<Fixture> {
-    const key = `${records}-${target.protocol}-${target.port}-${concurrency}`
+  async #fixture (records: number, target: Target, concurrency: number, format: UploadFormat = 'ndjson', payload: PayloadShape = 'string'): Promise<Fixture> {
+    const key = `${records}-${target.protocol}-${target.port}-${concurrency}${payload === 'string' ? '' : `-${payload}`}`
     const file = join(this.#dirs.workDir, `upload-${key}.${format}`)
     const known = this.#fixtures.get(file)
     if (known !== undefined) return known
-    const fixture = await makeFixture({ records, file, targetPort: target.port, concurrency, format, protocol: target.protocol })
+    const fixture = await makeFixture({ records, file, targetPort: target.port, concurrency, format, payload, protocol: target.protocol })
     this.#fixtures.set(file, fixture)
     return fixture
   }
@@ -184,9 +186,9 @@ export class ScenarioRunner {
   async ingest (spec: ScenarioSpec): Promise<ScenarioResult> {
     const target = await this.#targets.get(spec.latencyMs)
     const format = spec.format ?? 'ndjson'
-    const fixture = await this.#fixture(spec.records, target, spec.concurrency, format)
+    const fixture = await this.#fixture(spec.records, target, spec.concurrency, format, spec.payload)
     const result: IngestScenario = {
-      kind: 'ingest', name: spec.name, format, records: spec.records, bytes: fixture.bytes, targetRatio: spec.targetRatio, sequence: [], raw: [], chronos: []
+      kind: 'ingest', name: spec.name, format, payload: spec.payload ?? 'string', records: spec.records, bytes: fixture.bytes, targetRatio: spec.targetRatio, sequence: [], raw: [], chronos: []
     }
     let server: IngestRawServer | undefined
     try {

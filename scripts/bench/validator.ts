@@ -1,8 +1,10 @@
 /**
  * Micro-benchmark of the upload line validator alone (no HTTP, no disk): MB/s over
  * generated ~120-byte records fed in 64 KiB chunks, as a socket would. Used to measure
- * ingest changes before `make bench` (docs/performance.md, "Method").
- * Usage: npx tsx scripts/bench/validator.ts [records=200000] [rounds=5]
+ * ingest changes before `make bench` (docs/performance.md, "Method"). Payloads are JSON text
+ * in a string (the `ingest` scenario) or, with `object`, the same JSON object inline
+ * (`ingest-object`).
+ * Usage: npx tsx scripts/bench/validator.ts [records=200000] [rounds=5] [string|object]
  */
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -10,11 +12,13 @@ import { createLineValidator } from '../../lib/upload/line-validator.js'
 
 const records = Number(process.argv[2] ?? 200_000)
 const rounds = Number(process.argv[3] ?? 5)
+const isObject = process.argv[4] === 'object'
 const CHUNK_BYTES = 64 * 1024
 
 const lines = ['{"primarykey":"bench","protocol":"http","host":"127.0.0.1","port":9000,"path":"/ingest"}']
 for (let i = 1; i <= records; i++) {
-  lines.push(JSON.stringify({ id: 10_000_000 + i, payload: JSON.stringify({ user_id: `user_${i}`, action: 'purchase', amount: i % 1000, sku: 'SKU-0001' }) }))
+  const payload = { user_id: `user_${i}`, action: 'purchase', amount: i % 1000, sku: 'SKU-0001' }
+  lines.push(JSON.stringify({ id: 10_000_000 + i, payload: isObject ? payload : JSON.stringify(payload) }))
 }
 const body = Buffer.from(lines.join('\n') + '\n')
 const chunks: Buffer[] = []
