@@ -18,6 +18,7 @@
  * file or target makes it exit non-zero; failed responses are counted, not fatal.
  */
 import { createReadStream } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 import { pipeline } from 'node:stream'
 import split2 from 'split2'
 import { Pool, type Dispatcher } from 'undici'
@@ -30,7 +31,7 @@ interface Target {
   concurrency: number
 }
 
-interface RawResult {
+export interface RawResult {
   records: number
   succeeded: number
   failed: number
@@ -63,7 +64,7 @@ function parseTarget (line: string, concurrencyOverride: number | undefined): Ta
   }
 }
 
-function runRaw (file: string, concurrencyOverride?: number): Promise<RawResult> {
+export function runRaw (file: string, concurrencyOverride?: number): Promise<RawResult> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now()
     const cpuAtStart = process.cpuUsage()
@@ -166,4 +167,4 @@ async function main (): Promise<void> {
   process.stdout.write(JSON.stringify(result) + '\n')
 }
 
-await main()
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main()

@@ -1,0 +1,134 @@
+/**
+ * The delivery path's CPU cost per record, in one process, for A/B of small changes.
+ *
+ * Usage: tsx scripts/bench/delivery-cost.ts chronos|raw targetPort [records] [warmRecords] [concurrency]
+ *
+ * Writes a bench upload (make-fixture.ts) of `records` and one of `warmRecords`, then runs
+ * the warm-up job and the measured job one after the other: `chronos` through the real
+ * JobRun (spool → split2 → … → sender → status sink) wired as lib/deps.ts wires it, but
+ * with an outcome store that keeps nothing (no Redis), `raw` through raw.ts's loop. The target (target.ts) runs apart,
+ * so its CPU is not counted. Stdout: one JSON line with the measured job's CPU µs per
+ * record (`process.cpuUsage()`, main thread and V8's helper threads alike) and rec/s.
+ *
+ * Instruction counts, which do not depend on the machine's load: run it under
+ * `valgrind --tool=callgrind --zero-before=uv_os_getpriority --dump-before=uv_uptime`; the
+ * dump's part 1 holds the measured job's instructions alone (every thread's), and its total
+ * over `records` is the instructions per record of a warm job. With
+ * DELIVERY_COST_PROFILE=out.cpuprofile it also writes a CPU profile of the measured job.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { getPriority, tmpdir, uptime } from 'node:os'
+import { join } from 'node:path'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { makeFixture } from './make-fixture.js'
+import { runRaw } from './raw.js'
+import { JobRun } from '../../lib/runner/run-job.js'
+import { parseJobSpec } from '../../lib/domain/job-spec.js'
+import { createLogger } from '../../lib/logger.js'
+import type { OutcomeStore } from '../../lib/store/outcome-store.js'
+import { InFlightBudget } from '../../lib/pipeline/in-flight-budget.js'
+import { Metrics } from '../../lib/http/metrics.js'
+import { createGuardedConnector } from '../../lib/delivery/guarded-connector.js'
+import { createTargetPolicy } from '../../lib/delivery/target-policy.js'
+
+const [side, portArg, recordsArg, warmArg, concurrencyArg] = process.argv.slice(2)
+const port = Number(portArg)
+const records = Number(recordsArg ?? 20_000)
+const warmRecords = Number(warmArg ?? 5_000)
+const concurrency = Number(concurrencyArg ?? 64)
+if ((side !== 'chronos' && side !== 'raw') || !Number.isInteger(port)) {
+  throw new Error('usage: delivery-cost.ts chronos|raw targetPort [records] [warmRecords] [concurrency]')
+}
+
+/** Counts what it is given and keeps nothing: the sink's packing runs, Redis does not. */
+const outcomeStore = {
+  async write (_jobId: string, packed: string | Buffer): Promise<number> {
+    return packed.length
+  },
+  async readDoneBits (): Promise<Buffer> {
+    return Buffer.alloc(0)
+  }
+} as unknown as OutcomeStore
+
+// What lib/deps.ts gives every run: the instance's budget (CHRONOS_MAX_IN_FLIGHT's default),
+// the outcome metrics, the guarded connector with an open target policy.
+const budget = new InFlightBudget(512)
+const metrics = new Metrics({
+  jobsByState: () => ({}), inFlightRequests: () => 0, leases: () => ({ held: 0, takeovers: 0, fenced: 0 }), isRedisUp: () => true, jobSignals: () => [], circuitOpens: () => 0
+})
+const policy = createTargetPolicy([])
+
+async function runChronos (file: string): Promise<void> {
+  const parsed = parseJobSpec(JSON.parse(readFileSync(file, 'utf8').slice(0, 4096).split('\n')[0] ?? ''), {
+    defaultConcurrency: 8, maxConcurrency: 1024, defaultTimeoutMs: 30_000, defaultMaxAttempts: 3
+  })
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '))
+  const run = new JobRun({
+    jobId: 'job-delivery-cost',
+    spec: parsed.spec,
+    spoolPath: file,
+    isResume: false,
+    maxLineBytes: 1024 * 1024,
+    outcomeBatchSize: 1000,
+    flushIntervalMs: 300,
+    outcomeStore,
+    createConnector: (spec) => createGuardedConnector({ policy, port: spec.port, timeoutMs: Math.min(spec.timeoutMs, 10_000) }),
+    onOutcome: (outcome) => metrics.recordOutcome(outcome),
+    budget,
+    owner: '',
+    log: createLogger({ level: 'silent' })
+  })
+  const end = await run.run()
+  if (end !== 'completed') throw new Error(`run ended ${end}`)
+}
+
+async function runOne (file: string): Promise<void> {
+  if (side === 'chronos') await runChronos(file)
+  else {
+    const result = await runRaw(file)
+    if (result.failed > 0) throw new Error(`${result.failed} records failed`)
+  }
+}
+
+/** With DELIVERY_COST_PROFILE=file.cpuprofile, a CPU profile of the measured job alone; returns its stop. */
+async function startProfiler (): Promise<(() => Promise<void>) | null> {
+  const file = process.env['DELIVERY_COST_PROFILE']
+  if (file === undefined) return null
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  await session.post('Profiler.start')
+  return async () => {
+    const { profile } = await session.post('Profiler.stop')
+    writeFileSync(file, JSON.stringify(profile))
+    session.disconnect()
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'delivery-cost-'))
+try {
+  const warm = await makeFixture({ records: Math.max(1, warmRecords), file: join(dir, 'warm.ndjson'), targetPort: port, concurrency })
+  const measured = await makeFixture({ records: Math.max(1, records), file: join(dir, 'measured.ndjson'), targetPort: port, concurrency })
+  await runOne(warm.file)
+  // Marks for callgrind (--zero-before=uv_os_getpriority --dump-before=uv_uptime): its
+  // counts start here and the measured job's are dumped as a part of their own.
+  getPriority()
+  const profiler = await startProfiler()
+  const cpuAt = process.cpuUsage()
+  const startedAt = performance.now()
+  if (records > 0) await runOne(measured.file)
+  const cpu = process.cpuUsage(cpuAt)
+  await profiler?.()
+  uptime()
+  const ms = performance.now() - startedAt
+  process.stdout.write(JSON.stringify({
+    side,
+    records,
+    cpuUsPerRecord: records > 0 ? (cpu.user + cpu.system) / records : 0,
+    recordsPerSec: records > 0 ? records / (ms / 1000) : 0
+  }) + '\n')
+} finally {
+  await rm(dir, { recursive: true, force: true })
+}
