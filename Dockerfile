@@ -34,4 +34,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
 # - a full GC once the old generation grows 20 % past what survived the last one;
 # - undici's HTTP parser (WebAssembly) left on V8's baseline compiler: optimising it needed
 #   ~30 MiB of compiler memory for a moment during the first job of every process.
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=20", "--liftoff-only", "dist/lib/main.js"]
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "--liftoff-only", "dist/lib/main.js"]

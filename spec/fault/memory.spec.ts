@@ -2,10 +2,9 @@
 // slow target runs inside a fixed budget. Holding the job in memory would not fit: the
 // upload alone is ~75 MB of text, over 300 MB as parsed objects. The budget counts the
 // whole process (Node, tsx's loader, the HTTP upload path, the pipeline), started with the
-// V8 flags of `npm start` (spec/helpers/chronos-process.ts). It peaked at ~119 MB here with
-// a 4 MB semi-space, ~129 MB with 8 (2026-11-30; with 16, 157 MB); without those flags it
-// peaks at ~175 MB, so the budget also guards them. make bench holds the built server (no
-// tsx) to 150 MB.
+// V8 flags of `npm start` (spec/helpers/chronos-process.ts). It peaked at ~119 MB here;
+// without those flags it peaks at ~175 MB, so the budget also guards them. make bench holds
+// the built server (no tsx) to 150 MB.
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

@@ -30,7 +30,7 @@ describe('start-up flags', function () {
 
   it('this Node accepts every flag `npm start` passes', async function () {
     const flags = await npmStartFlags()
-    expect(flags).to.include.members(['--max-semi-space-size=8', '--heap-growing-percent=20', '--liftoff-only'])
+    expect(flags).to.include.members(['--max-semi-space-size=4', '--heap-growing-percent=20', '--liftoff-only'])
     const { stdout } = await promisify(execFile)(process.execPath, [...flags, '-e', 'process.stdout.write("ok")'])
     expect(stdout).to.equal('ok')
   })
