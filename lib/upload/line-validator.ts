@@ -6,8 +6,8 @@
  * the upload fails). Runs of blank lines are skipped at memory speed (blank-lines.ts); a
  * record line record-scan.ts proves good is not parsed, any other gets the exact check.
  * Not split2 (issue 15; split2 reads the spool): it yields decoded strings (bad UTF-8 replaced
- * before it can be refused) and is no faster: 1M 108-byte records, split2 + JSON.parse alone
- * 79-100 MB/s, this validator with every check 85-111 MB/s.
+ * before it can be refused), and a string per line plus JSON.parse costs what the hand scan
+ * saves (docs/performance.md, Ingest and its Log).
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { isAscii, isUtf8 } from 'node:buffer'

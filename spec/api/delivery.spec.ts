@@ -148,12 +148,16 @@ describe('delivery', function () {
     })
 
     it('ends a timed-out attempt near timeout_ms', async function () {
-      // Records 1-4 always outlive timeout_ms; the other 40 answer, so the target is up and
+      // Records 1-4 always outlive timeout_ms; the other 400 answer, so the target is up and
       // their timeouts stand (a target where every attempt times out opens the circuit).
+      // The answers must outlast the slow records' last attempts: a record that runs out of
+      // attempts on a timeout waits for the next answer as its verdict, and two waiting with
+      // nothing left to send open the circuit (target-guard.ts decideIdle). 40 answers were
+      // over before the retries timed out on a loaded machine.
       const slow = ['1', '2', '3', '4']
-      const { jobId, target } = await runJob((req) => ({ delayMs: slow.includes(req.recordId ?? '') ? 3000 : 20 }), makeRecords(44), { timeout_ms: 200, max_attempts: 2 })
+      const { jobId, target } = await runJob((req) => ({ delayMs: slow.includes(req.recordId ?? '') ? 3000 : 20 }), makeRecords(404), { timeout_ms: 200, max_attempts: 2 })
       const status = await chronos.waitForState(jobId)
-      expect(status).to.include({ succeeded: 40, failed: 4, circuit: 'closed' })
+      expect(status).to.include({ succeeded: 400, failed: 4, circuit: 'closed' })
       const lines = (await results(chronos, jobId)).filter((line) => !line.ok)
       expect(lines).to.have.length(4)
       // time_ms is the last attempt's wall time: cut at ~200 ms (3× slack), not seconds later.
