@@ -14,9 +14,14 @@ import type { Lease, LeaseStore } from '../store/lease-store.js'
 /**
  * How often the queue and the lease list are read when nobody rings: the fallback for a lost
  * `wake` and the takeover sweep. An idle look is a round trip, a cost every instance pays all
- * the time, so not every second (a lease is 15 s by default).
+ * the time, so not every second; but never less often than a third of the lease, so a short
+ * lease is taken over as promptly as it is renewed.
  */
 export const POLL_MS = 2000
+
+export function pollIntervalMs (leaseMs: number): number {
+  return Math.min(POLL_MS, Math.ceil(leaseMs / 3))
+}
 
 export interface JobClaimerOptions {
   readonly leases: LeaseStore
@@ -41,7 +46,7 @@ export class JobClaimer {
   }
 
   start (): void {
-    this.#timer ??= setInterval(() => this.ring(), POLL_MS)
+    this.#timer ??= setInterval(() => this.ring(), pollIntervalMs(this.#options.leases.leaseMs))
     this.ring()
   }
 

@@ -75,7 +75,7 @@ export class JobRunner {
   /**
    * Starts taking jobs: the spool dir is checked against Redis first (jobs it forgot are
    * registered again; live jobs neither queued nor leased, e.g. from before leases, are
-   * queued), then the claimer looks for work now and every POLL_MS.
+   * queued), then the claimer looks for work now and every pollIntervalMs().
    */
   async start (): Promise<void> {
     await this.sweep()

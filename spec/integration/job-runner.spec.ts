@@ -143,7 +143,9 @@ describe('JobRunner', function () {
     const jobs = [await addJob(server.port, 10, { concurrency: 2 }), await addJob(server.port, 10, { concurrency: 2 }), await addJob(server.port, 10, { concurrency: 2 })]
     const runner = await createRunner({ maxActiveJobs: 1 })
 
-    for (const job of jobs) await runner.enqueue(job.jobId)
+    // Submitted a millisecond apart: jobs of the same millisecond have no order between them.
+    const submittedAt = Date.now()
+    for (const [i, job] of jobs.entries()) await runner.enqueue(job.jobId, submittedAt + i)
     await eventually(() => expect(runner.activeCount).to.equal(1))
     expect(await runner.leases.queued(10), 'the fleet queue, oldest first').to.deep.equal([jobs[1]?.jobId, jobs[2]?.jobId])
     for (const job of jobs) await runner.whenSettled(job.jobId)
