@@ -10,6 +10,7 @@
  * launched (or is open now). A record whose attempts ran out on an outage-like failure with
  * the circuit closed waits for the verdict: the next answer that is not outage-like means
  * the target is up and its failure stands; the circuit opening gives its attempts back.
+ * With nothing left to send, decideIdle() gives the verdict itself.
  * The fast path (closed, no hold) is one boolean; settle() is O(1) and allocates nothing
  * unless a record waits for a verdict.
  */
@@ -58,6 +59,8 @@ export class TargetGuard {
   #isClear = true
   #holdUntil = 0
   #probe: Work | null = null
+  /** Attempts answered so far with anything but an outage-like failure: the target was up. */
+  #answers = 0
   #hasGivenUp = false
   #timer: NodeJS.Timeout | null = null
   #timerAt = Infinity
@@ -107,6 +110,7 @@ export class TargetGuard {
   launching (work: Work): void {
     work.launchOpens = this.#breaker.opens
     work.launchCuts = this.#adaptive?.cuts ?? 0
+    work.launchAnswers = this.#answers
     if (this.#breaker.state !== 'open') return
     // mayStart() let it through with the circuit open: it is the probe.
     this.#probe = work
@@ -117,7 +121,10 @@ export class TargetGuard {
   /** An attempt of `work` ended (its `attempts` counted); `inFlight` are the job's attempts still out. */
   settle (work: Work, attempt: Attempt, inFlight: number): void {
     const isDown = isOutage(attempt)
-    if (isDown && work.outageRun++ === 0) work.outageEpoch = work.launchOpens
+    if (isDown && work.outageRun++ === 0) {
+      work.outageEpoch = work.launchOpens
+      work.outageAnswers = work.launchAnswers
+    } else if (!isDown) this.#answers++
     if (attempt.retryAfter !== undefined) this.#hold(holdMs(attempt))
     const breaker = this.#breaker
     if (work === this.#probe) this.#probed(isDown)
@@ -141,13 +148,23 @@ export class TargetGuard {
   }
 
   /**
-   * The sender has nothing else to send, so no later answer will bring a verdict: two or
-   * more records failing like this with nothing between look like a down target (the
-   * circuit opens and they wait for it); one alone may be a record the target refuses.
+   * The sender has nothing else to send, so no later answer will bring a verdict. A record
+   * whose last attempt timed out while the target answered other records since its first
+   * failing attempt was launched is slow for itself: its failure stands (a timeout is the one
+   * outage-like failure a record can cause alone; probing the target with it again would
+   * keep the job open, failing, until CHRONOS_CIRCUIT_MAX_OPEN_MS). Of the rest, two or
+   * more look like a down target (the circuit opens and they wait for it); one alone may be
+   * a record the target refuses.
    */
   decideIdle (): void {
-    if (this.#verdicts.length === 0) return
-    if (this.#verdicts.length === 1) return this.#release()
+    const waiting = this.#verdicts.splice(0).filter((verdict) => {
+      if (!this.#isSlowAlone(verdict)) return true
+      this.#hooks.fail(verdict.work, verdict.attempt)
+      return false
+    })
+    this.#verdicts.push(...waiting)
+    if (waiting.length === 1) return this.#release()
+    if (waiting.length === 0) return
     this.#breaker.open(this.#now())
     this.#opened()
   }
@@ -192,6 +209,11 @@ export class TargetGuard {
     this.#breaker.close()
     this.#options.onCircuit?.('closed')
     this.#hooks.wake()
+  }
+
+  /** Timed out while the target answered others since the record's first failing attempt was launched. */
+  #isSlowAlone ({ work, attempt }: Verdict): boolean {
+    return attempt.error === 'timeout' && this.#answers > work.outageAnswers
   }
 
   /** Rate-held starts go back to the queue; the probe among them is withdrawn. */

@@ -9,16 +9,18 @@ export interface Work {
   given: number
   /** The record's latest outage-like failures in a row (not yet given back)… */
   outageRun: number
-  /** …and the breaker's opens when the first of them was launched. */
+  /** …and the breaker's opens and the job's answers when the first of them was launched. */
   outageEpoch: number
-  /** The breaker's opens and the adaptive limit's cuts when the current attempt was launched. */
+  outageAnswers: number
+  /** The breaker's opens, the adaptive limit's cuts and the job's answers when the current attempt was launched. */
   launchOpens: number
   launchCuts: number
+  launchAnswers: number
   /** The record threw and has its outcome: a late callback of that attempt is ignored. */
   hasThrown: boolean
 }
 
 /** Every field set at once, so every Work has the same shape. */
 export function newWork (record: JobRecord): Work {
-  return { record, attempts: 0, given: 0, outageRun: 0, outageEpoch: 0, launchOpens: 0, launchCuts: 0, hasThrown: false }
+  return { record, attempts: 0, given: 0, outageRun: 0, outageEpoch: 0, outageAnswers: 0, launchOpens: 0, launchCuts: 0, launchAnswers: 0, hasThrown: false }
 }

@@ -14,6 +14,7 @@ const OK: Attempt = { ok: true, status: 200, timeMs: 1, error: null }
 const BAD_REQUEST: Attempt = { ok: false, status: 400, timeMs: 1, error: 'http_status' }
 const REFUSED: Attempt = { ok: false, status: null, timeMs: 1, error: 'connect_error' }
 const TOO_MANY: Attempt = { ok: false, status: 429, timeMs: 1, error: 'http_status' }
+const TIMED_OUT: Attempt = { ok: false, status: null, timeMs: 200, error: 'timeout' }
 
 interface Rig {
   readonly guard: TargetGuard
@@ -180,6 +181,47 @@ describe('TargetGuard', () => {
       expect(r.guard.circuit).to.equal('open')
       expect(r.requeued.at(-1)).to.deep.equal(works)
       expect(works.map((work) => work.given)).to.deep.equal([1, 1])
+    })
+
+    describe('with nothing else to send, records whose last attempt timed out', () => {
+      /** `slow` first attempts go out, the target answers `fast` others, then each slow one times out twice. */
+      function slowRecords (r: Rig, slow: number, fast: Attempt[]): Work[] {
+        const works = launched(r, slow)
+        for (const result of fast) attempt(r, result)
+        answer(r, works, TIMED_OUT)
+        for (const work of works) attempt(r, TIMED_OUT, work)
+        for (const work of works) expect(r.guard.holdsForVerdict(work, TIMED_OUT)).to.equal(true)
+        return works
+      }
+
+      it('fail as they are when the target answered others since their first attempt went out', () => {
+        const r = rig()
+        const works = slowRecords(r, 3, [OK, BAD_REQUEST])
+        r.guard.decideIdle()
+        expect(r.failed).to.deep.equal(works.map((work) => [work, TIMED_OUT]))
+        expect(r.guard.circuit, 'the target is up: no probe with a record it is slow for').to.equal('closed')
+        expect(r.guard.awaiting).to.equal(0)
+      })
+
+      it('open the circuit when nothing else was answered since', () => {
+        const r = rig()
+        const works = slowRecords(r, 2, [REFUSED])
+        r.guard.decideIdle()
+        expect(r.failed).to.have.length(0)
+        expect(r.guard.circuit).to.equal('open')
+        expect(r.requeued.at(-1)).to.deep.equal(works)
+      })
+
+      it('fail alone while refused records keep waiting for the circuit', () => {
+        const r = rig()
+        const slow = slowRecords(r, 1, [OK])
+        const refused = [attempt(r, REFUSED), attempt(r, REFUSED)]
+        for (const work of refused) r.guard.holdsForVerdict(work, REFUSED)
+        r.guard.decideIdle()
+        expect(r.failed).to.deep.equal([[slow[0], TIMED_OUT]])
+        expect(r.guard.circuit).to.equal('open')
+        expect(r.requeued.at(-1)).to.deep.equal(refused)
+      })
     })
   })
 
