@@ -90,7 +90,8 @@ export class JobClaimer {
       const candidates = [...queued, ...expired.filter((jobId) => !queued.includes(jobId))]
       let took = 0
       for (const jobId of candidates) {
-        if (this.#options.freeSlots() === 0) return
+        // Full now: once more round, so the gauge no longer counts the jobs just taken.
+        if (this.#options.freeSlots() === 0) break
         if (this.#options.isRunningHere(jobId)) continue
         const lease = await leases.acquire(jobId, this.#options.instanceId)
         if (typeof lease === 'string') continue
