@@ -4,7 +4,8 @@
  * line (CR, BOM and blank lines dropped), so the spool's line N+1 is record N. Line numbers
  * in errors are physical lines of the decompressed body, from 1 (line-problems.ts says when
  * the upload fails). Runs of blank lines are skipped at memory speed (blank-lines.ts); a
- * record line record-scan.ts proves good is not parsed, any other gets the exact check.
+ * record line record-pattern.ts or record-scan.ts proves good is not parsed, any other gets
+ * the exact check.
  * Not split2 (issue 15; split2 reads the spool): it yields decoded strings (bad UTF-8 replaced
  * before it can be refused), and a string per line plus JSON.parse costs what the hand scan
  * saves (docs/performance.md, Ingest and its Log).
@@ -20,6 +21,7 @@ import { recordProblem, RECORD_REASON_TEXT } from '../domain/record.js'
 import { repeatedFieldsError } from '../domain/duplicate-keys.js'
 import { isBlankByte, skipBlankLines } from './blank-lines.js'
 import { scanRecord } from './record-scan.js'
+import { matchRecordLine } from './record-pattern.js'
 
 export { MAX_DETAILS }
 const LF = 0x0a
@@ -147,9 +149,10 @@ export class LineValidator extends Transform {
 
   /**
    * Lines chunk[from, lastNewline], all ASCII, each ending in LF; kept lines without CR go out
-   * as contiguous byte runs of the chunk. A line scanRecord() proves good from the bytes is not
-   * parsed; others get the exact check on the run's text, decoded whole even so: without that
-   * garbage, scavenges are rare and dead body chunks raise peak RSS (docs/performance.md, Log).
+   * as contiguous byte runs of the chunk. A line matchRecordLine() proves good from the run's
+   * text, or else scanRecord() from the bytes, is not parsed; others get the exact check on the
+   * text. The run is decoded whole even when every line is proven: without that garbage,
+   * scavenges are rare and dead body chunks raise peak RSS (docs/performance.md, Log).
    */
   #acceptAsciiLines (chunk: Buffer, from: number, lastNewline: number, out: Buffer[]): Error | null {
     const text = chunk.toString('latin1', from, lastNewline + 1)
@@ -167,12 +170,17 @@ export class LineValidator extends Transform {
         }
       }
       const lineNumber = ++this.#lineNumber
-      const scanned = scanRecord(chunk, from + pos, lastNewline + 1)
-      const newline = scanned === -1 ? text.indexOf('\n', pos) : scanned - from
+      let newline = matchRecordLine(text, pos)
+      let isProven = newline !== -1
+      if (!isProven) {
+        const scanned = scanRecord(chunk, from + pos, lastNewline + 1)
+        isProven = scanned !== -1
+        newline = isProven ? scanned - from : text.indexOf('\n', pos)
+      }
       const hasCr = newline > pos && text.charCodeAt(newline - 1) === CR
       const end = hasCr ? newline - 1 : newline
       if (end - pos > this.#options.maxLineBytes) return this.#problems.lineTooLarge(lineNumber)
-      const verdict = scanned === -1 ? this.#checkRecordText(text.slice(pos, end), lineNumber) : 'record'
+      const verdict = isProven ? 'record' : this.#checkRecordText(text.slice(pos, end), lineNumber)
       if (verdict instanceof Error) return verdict
       if (verdict === 'record') this.#records++
       if (verdict === 'record' && !hasCr) {

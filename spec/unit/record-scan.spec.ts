@@ -1,7 +1,8 @@
-// scanRecord(): the upload's fast path may only ever say "good" of a line the exact check
-// (JSON.parse + recordProblem) also takes as a record. Checked on fixed tricky lines and on
-// many generated lines, good ones and mutated ones, compared one by one with the exact check;
-// then whole uploads of mixed lines through the validator, against a line-by-line model.
+// scanRecord() and matchRecordLine(): the upload's fast paths may only ever say "good" of a
+// line the exact check (JSON.parse + recordProblem) also takes as a record. Checked on fixed
+// tricky lines and on many generated lines, good ones and mutated ones, compared one by one
+// with the exact check; then whole uploads of mixed lines through the validator, against a
+// line-by-line model.
 import { expect } from 'chai'
 import { isUtf8 } from 'node:buffer'
 import { Readable, Writable } from 'node:stream'
@@ -10,6 +11,7 @@ import { InvalidRecordError } from '../../lib/errors.js'
 import { MAX_PAYLOAD_DEPTH, RECORD_REASON_TEXT, recordProblem } from '../../lib/domain/record.js'
 import { createLineValidator } from '../../lib/upload/line-validator.js'
 import { scanRecord } from '../../lib/upload/record-scan.js'
+import { matchRecordLine } from '../../lib/upload/record-pattern.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 
 /** The exact check's reason for a record line ('blank' for a blank one), or null for a record. */
@@ -38,6 +40,28 @@ function fastSaysGood (line: string): boolean {
 function expectAgreement (line: string): boolean {
   const isGood = fastSaysGood(line)
   if (isGood) expect(exactProblem(line), `fast path took a bad line: ${JSON.stringify(line)}`).to.equal(null)
+  return isGood
+}
+
+/**
+ * matchRecordLine's verdict on a line (no LF in it), given as the validator gives it: the
+ * latin1 text of its UTF-8 bytes, after another line and followed by its LF and the next line.
+ */
+function patternSaysGood (line: string): boolean {
+  const before = '{"id":0,"payload":"before"}\n'
+  const text = Buffer.from(`${before}${line}\n{"id":1,"payload":"next"}\n`, 'utf8').toString('latin1')
+  const end = matchRecordLine(text, before.length)
+  expect(end, `a match ends at the line's LF: ${JSON.stringify(line)}`).to.be.oneOf([-1, before.length + Buffer.byteLength(line)])
+  return end !== -1
+}
+
+function expectPatternAgreement (line: string): boolean {
+  const isGood = patternSaysGood(line)
+  if (isGood) {
+    expect(exactProblem(line), `the pattern took a bad line: ${JSON.stringify(line)}`).to.equal(null)
+    // What it takes is a subset of what the byte scan proves.
+    expect(fastSaysGood(line), `the pattern took a line the scan does not: ${JSON.stringify(line)}`).to.equal(true)
+  }
   return isGood
 }
 
@@ -112,6 +136,66 @@ describe('scanRecord()', () => {
     // The fast path is used: most good lines skip the exact check, and some mutants are still good.
     expect(goodTaken).to.be.above(15_000)
     expect(taken).to.be.above(5000)
+  })
+})
+
+describe('matchRecordLine()', () => {
+  const taken = [
+    '{"id":10000001,"payload":"{\\"v\\":1,\\"user_id\\":\\"user_1\\"}"}',
+    '{"id":10000001,"payload":{"v":1,"user_id":"user_601103","action":"signup","amount":852.47,"ts":1788346332}}',
+    '{"id":1,"payload":{"a":-0.5e+3,"b":true,"c":false,"d":null,"e":"\\u00e9\\ud83d\\ude00"}}', '{"id":"abc","payload":[]}',
+    '{"id":-0,"payload":""}', '{"id":0,"payload":{}}', '{"id":999999999999999,"payload":"x"}', '{"id":1,"payload":[1,"a",null]}',
+    '{"id":"' + 'x'.repeat(256) + '","payload":"p"}', '{"id":1,"payload":"\\ud83d\\ude00 \\u00e9 \\n\\t\\/\\\\\\b\\f\\r\\u007f\x7f"}'
+  ]
+  for (const line of taken) {
+    it(`takes a good line of the usual shape: ${line.slice(0, 60)}`, () => {
+      expect(exactProblem(line)).to.equal(null)
+      expect(patternSaysGood(line)).to.equal(true)
+    })
+  }
+
+  const left = [
+    '{"id":1.5,"payload":"p"}', '{"id":1e3,"payload":"p"}', '{"id":1000000000000000,"payload":"p"}', '{"id":01,"payload":"p"}',
+    '{"id":-,"payload":"p"}', '{"id":true,"payload":"p"}', '{"id":"' + 'x'.repeat(257) + '","payload":"p"}', '{"id":"\\ud800","payload":"p"}',
+    '{"id":1,"payload":"\\udc00"}', '{"id":1,"payload":"\\ude00\\ud83d"}', '{"id":1,"payload":"\\ud83d\\u0041"}', '{"id":1,"payload":"\\ud83d"}',
+    '{"id":1,"payload":{"\\ud800":1}}', '{"id":1,"payload":["\\uDBFF"]}', '{"id":1,"payload":1}', '{"id":1,"payload":null}',
+    '{"id":1}', '{"payload":"p"}', '{"id":1,"payload":"p",}', '{"id":1,"payload":"p"} ', '{"id":1,"payload":"p"}\r', '{"id":1,"payload":"p"}}',
+    '{"id":1,"payload":"p\x01"}', '{"id":1,"payload":"p\t"}', '{"id":1,"payload":"\\x"}', '{"id":1,"payload":"\\u12"}', '{"id":1,"payload":"\\u12g4"}',
+    '{"id":1,"payload":[1,]}', '{"id":1,"payload":{"a":}}', '{"id":1,"payload":[01]}', '{"id":1,"payload":[1.]}', '{"id":1,"payload":[.5]}',
+    '{"id":1,"payload":[1e]}', '{"id":1,"payload":[tru]}', '{"id":1,"payload":{"a":1]}', '{"id":1,"payload":[1}}', '{"id":1,"payload":{"a":1,"a":2,}}'
+  ]
+  for (const line of left) {
+    it(`leaves a line to the scan: ${line.slice(0, 60)}`, () => {
+      expect(patternSaysGood(line)).to.equal(false)
+    })
+  }
+
+  it('leaves a line with more escapes or members than it counts to the scan, without a deep backtracking stack', () => {
+    const escapes = '{"id":1,"payload":"' + '\\"'.repeat(2_000_000) + '"}'
+    const members = '{"id":1,"payload":{' + Array.from({ length: 100_000 }, (_, k) => `"a${k}":"\\n"`).join(',') + '}}'
+    for (const line of [escapes, members]) {
+      expect(exactProblem(line)).to.equal(null)
+      expect(patternSaysGood(line)).to.equal(false)
+      expect(fastSaysGood(line)).to.equal(true)
+    }
+    expect(patternSaysGood('{"id":1,"payload":"' + '\\"'.repeat(256) + '"}')).to.equal(true)
+    expect(patternSaysGood('{"id":1,"payload":"' + '\\"'.repeat(257) + '"}')).to.equal(false)
+  })
+
+  it('agrees with the exact check on 40,000 generated and mutated lines', () => {
+    const random = seededRandom(19)
+    let taken = 0
+    let goodTaken = 0
+    for (let n = 0; n < 20_000; n++) {
+      const line = random() < 0.5 ? usualRecordLine(random) : randomRecordLine(random)
+      if (exactProblem(line) === null && expectPatternAgreement(line)) goodTaken++
+      for (const variant of [mutate(line, random), mutate(mutate(line, random), random)].map((text) => text.toWellFormed())) {
+        if (expectPatternAgreement(variant)) taken++
+      }
+    }
+    // Most good lines of the usual shape are taken (not those with an escaped string id).
+    expect(goodTaken).to.be.above(6000)
+    expect(taken).to.be.above(2000)
   })
 })
 
@@ -218,6 +302,18 @@ function randomRecordLine (random: Random): string {
   if (random() < 0.2) members.push(`"other":${valueJson(random, 2)}`)
   if (random() < 0.5) members.reverse()
   return `${space(random)}{${space(random)}${members.join(`${space(random)},${space(random)}`)}${space(random)}}${space(random)}`
+}
+
+/** A compact record line of the shape the pattern is for: `{"id":…,"payload":…}`, flat payload. */
+function usualRecordLine (random: Random): string {
+  const id = random() < 0.7 ? String(Math.floor(random() * 10 ** Math.floor(random() * 16)) * (random() < 0.1 ? -1 : 1)) : stringJson(randomString(random, 20), random)
+  const scalar = (): string => random() < 0.5 ? stringJson(randomString(random, 12), random) : pick(random, ['0', '-1', '12.5', '1e3', '-0.25E-2', 'true', 'false', 'null'])
+  const members = Array.from({ length: Math.floor(random() * 6) }, () => `${stringJson(randomString(random, 6), random)}:${scalar()}`)
+  const kind = random()
+  const payload = kind < 0.4
+    ? stringJson(JSON.stringify({ v: 1, user: randomString(random, 10), amount: random() * 100 }), random)
+    : kind < 0.8 ? `{${members.join(',')}}` : `[${members.map(() => scalar()).join(',')}]`
+  return `{"id":${id},"payload":${payload}}`
 }
 
 /** One random edit: a character dropped, doubled, replaced or inserted, or the line cut short. */
