@@ -1,7 +1,8 @@
 /**
  * The stages of a JSON upload (DESIGN §10): [gunzip] → Utf8Text (fatal UTF-8, byte limit)
  * → JsonSpoolParser (stream-json's parser feeding a JsonAssembler: the spool bytes).
- * Memory stays flat: the parser holds one input chunk, the assembler one config or record.
+ * Memory stays flat: the parser holds one input chunk (decoding a slice of it at a time),
+ * the assembler one config or record.
  *
  * Answers (beside the NDJSON ones, which hold as they are):
  * - malformed JSON, a truncated document, trailing data, a top-level array or scalar,

@@ -1,11 +1,15 @@
 // createJsonIntake(): a JSON upload's stages (UTF-8 check → stream-json parser → assembler)
 // write the same spool bytes as the NDJSON validator, in either member order, whatever
-// the chunk boundaries (mid-token, mid-character). Refs: issue 15.
+// the chunk boundaries (mid-token, mid-character). A large chunk is parsed a slice at a
+// time (the text in hand stays small, for the peak RSS) with the answer it had parsed whole.
+// Refs: issue 15.
 import { expect } from 'chai'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { JobSpecLimits } from '../../lib/domain/job-spec.js'
+import { InvalidRequestError, JobConflictError } from '../../lib/errors.js'
 import { createJsonIntake } from '../../lib/upload/json-intake.js'
+import { SLICE_BYTES } from '../../lib/upload/json-spool-parser.js'
 import { createLineValidator } from '../../lib/upload/line-validator.js'
 
 const SPEC_LIMITS: JobSpecLimits = { defaultConcurrency: 4, maxConcurrency: 256, defaultTimeoutMs: 30_000, defaultMaxAttempts: 3 }
@@ -72,5 +76,54 @@ describe('createJsonIntake()', function () {
     const text = '{"config":' + JSON.stringify(CONFIG) + ',"records":[ { "x" : [1,{"y":2}], "payload" : "a" , "id" : 7, "payload": { "b" : [ 1 , 2 ] } } ]}'
     const spooled = await spool([Buffer.from(text)])
     expect(spooled.text.split('\n')[1]).to.equal('{"id":7,"payload":{"b":[1,2]}}')
+  })
+
+  describe('a chunk of many slices', function () {
+    // ~150 KB of records whose bytes are mostly multi-byte characters, sent as one chunk.
+    const records = Array.from({ length: 1000 }, (_, i) => ({ id: i, payload: `${'🚀'.repeat(20)}${'é'.repeat(i % 7)}` }))
+    const document = Buffer.from(JSON.stringify({ config: CONFIG, records }))
+
+    it('writes the NDJSON spool, characters cut at slice edges', async function () {
+      const edges = Array.from({ length: Math.floor(document.length / SLICE_BYTES) }, (_, i) => document[(i + 1) * SLICE_BYTES] as number)
+      expect(edges.some((byte) => (byte & 0xc0) === 0x80), 'a slice edge falls inside a character').to.equal(true)
+      const ndjson = [CONFIG, ...records].map((value) => JSON.stringify(value)).join('\n') + '\n'
+      for (const chunks of [[document], cut(document.toString(), 3 * SLICE_BYTES + 5)]) {
+        const spooled = await spool(chunks)
+        expect(spooled.text).to.equal(await ndjsonSpool(ndjson))
+        expect(spooled.records).to.equal(records.length)
+      }
+    })
+
+    it('holds about one slice of text at a time, not the chunk', async function () {
+      const intake = createJsonIntake({ maxLineBytes: MAX_LINE_BYTES, maxUploadBytes: 1e6, specLimits: SPEC_LIMITS })
+      const parser = intake.stages[1] as unknown as { _buffer: string, push: (chunk: unknown) => boolean }
+      const push = parser.push.bind(parser)
+      let mostInHand = 0
+      parser.push = (chunk) => {
+        mostInHand = Math.max(mostInHand, parser._buffer.length)
+        return push(chunk)
+      }
+      await pipeline([Readable.from([document], { objectMode: false }), ...intake.stages, new Writable({ write (_chunk, _encoding, callback) { callback() } })])
+      expect(intake.records).to.equal(records.length)
+      expect(mostInHand).to.be.above(0).and.at.most(SLICE_BYTES + 1024)
+    })
+
+    it('answers a parse error anywhere in the chunk before the config\'s check, as when parsed whole', async function () {
+      const broken = Buffer.concat([document.subarray(0, document.length - 2), Buffer.from('x]}')])
+      // The config's check fails (as a live job of its primarykey would make it).
+      const failureOf = async (chunks: Buffer[]): Promise<unknown> => {
+        const intake = createJsonIntake({
+          maxLineBytes: MAX_LINE_BYTES,
+          maxUploadBytes: 1e6,
+          specLimits: SPEC_LIMITS,
+          onSpec: () => { throw new JobConflictError('a job with primarykey "k" is still live', 'job-1') }
+        })
+        const sink = new Writable({ write (_chunk, _encoding, callback) { callback() } })
+        return await pipeline([Readable.from(chunks, { objectMode: false }), ...intake.stages, sink]).then(() => null, (err: unknown) => intake.answerFor(err))
+      }
+      expect(await failureOf([broken])).to.be.instanceOf(InvalidRequestError)
+      // In two chunks, the check ends the upload before the second is parsed.
+      expect(await failureOf([broken.subarray(0, SLICE_BYTES), broken.subarray(SLICE_BYTES)])).to.be.instanceOf(JobConflictError)
+    })
   })
 })
