@@ -21,7 +21,7 @@
  *            (application/json, stream-json) until 202, vs the same pipe-to-file server,
  *            >= 0.02 (a floor under the 0.028-0.048 measured, not a goal: stream-json's
  *            tokenizer bounds it, docs/performance.md); and Chronos's peak RSS for it
- *            within 15 % of the ingest scenario's (measured 4-10 % over it at any size)
+ *            at most 5 % over the ingest scenario's (run-to-run noise: measured -5 to +3 %)
  * Each delivery and ingest scenario runs raw and chronos BENCH_RUNS times each in ABBA
  * order (raw, chronos, chronos, raw, ...) so slow drift of the machine cancels out; peer
  * does the same with bullmq in raw's place. The table gives every pair's ratio and their
