@@ -15,12 +15,19 @@
  * dump's part 1 holds the measured job's instructions alone (every thread's), and its total
  * over `records` is the instructions per record of a warm job. With
  * DELIVERY_COST_PROFILE=out.cpuprofile it also writes a CPU profile of the measured job.
+ * With DELIVERY_COST_MARKS=1 it writes `MARK start|end <performance.now()>` to stderr, to cut
+ * the measured job's lines out of `--trace-gc --trace-gc-nvp` (whose times count from about
+ * the same origin). With DELIVERY_COST_SNAPSHOT=prefix it writes heap snapshots
+ * (node:v8) 1.5 s into the measured job (prefix.mid), ~150 ms later (prefix.mid2) and after
+ * it (prefix.end): objects in mid but not in end are the job's, with `concurrency` attempts
+ * out; ids in both mid and mid2 lived through the gap.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { getPriority, tmpdir, uptime } from 'node:os'
 import { join } from 'node:path'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
+import { writeHeapSnapshot } from 'node:v8'
 import { makeFixture } from './make-fixture.js'
 import { runRaw } from './raw.js'
 import { JobRun } from '../../lib/runner/run-job.js'
@@ -107,6 +114,18 @@ async function startProfiler (): Promise<(() => Promise<void>) | null> {
   }
 }
 
+function mark (what: 'start' | 'end', at: number): void {
+  if (process.env['DELIVERY_COST_MARKS'] !== undefined) process.stderr.write(`MARK ${what} ${at}\n`)
+}
+
+/** Two snapshots mid-job; the second waits a turn first, so its timer counts from after the first. */
+function takeSnapshotsMidJob (prefix: string): void {
+  setTimeout(() => {
+    writeHeapSnapshot(`${prefix}.mid.heapsnapshot`)
+    setImmediate(() => setTimeout(() => writeHeapSnapshot(`${prefix}.mid2.heapsnapshot`), 150))
+  }, 1500)
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'delivery-cost-'))
 try {
   const warm = await makeFixture({ records: Math.max(1, warmRecords), file: join(dir, 'warm.ndjson'), targetPort: port, concurrency })
@@ -118,11 +137,16 @@ try {
   const profiler = await startProfiler()
   const cpuAt = process.cpuUsage()
   const startedAt = performance.now()
+  mark('start', startedAt)
+  const snapshot = process.env['DELIVERY_COST_SNAPSHOT']
+  if (snapshot !== undefined) takeSnapshotsMidJob(snapshot)
   if (records > 0) await runOne(measured.file)
   const cpu = process.cpuUsage(cpuAt)
   await profiler?.()
   uptime()
   const ms = performance.now() - startedAt
+  mark('end', startedAt + ms)
+  if (snapshot !== undefined) writeHeapSnapshot(`${snapshot}.end.heapsnapshot`)
   process.stdout.write(JSON.stringify({
     side,
     records,
