@@ -10,7 +10,6 @@
  * launched (or is open now). A record whose attempts ran out on an outage-like failure with
  * the circuit closed waits for the verdict: the next answer that is not outage-like means
  * the target is up and its failure stands; the circuit opening gives its attempts back.
- * With nothing left to send, decideIdle() gives the verdict itself.
  * The fast path (closed, no hold) is one boolean; settle() is O(1) and allocates nothing
  * unless a record waits for a verdict.
  */
@@ -163,8 +162,7 @@ export class TargetGuard {
       return false
     })
     this.#verdicts.push(...waiting)
-    if (waiting.length === 1) return this.#release()
-    if (waiting.length === 0) return
+    if (waiting.length < 2) return this.#release()
     this.#breaker.open(this.#now())
     this.#opened()
   }

@@ -15,13 +15,12 @@ import { isAscii, isUtf8 } from 'node:buffer'
 import { PayloadTooLargeError } from '../errors.js'
 import { LineProblems, MAX_DETAILS } from './line-problems.js'
 import { SpecCheck, type SpecCheckFn } from './spec-check.js'
-import { parseJobSpec, specToWire, type JobSpec, type JobSpecLimits } from '../domain/job-spec.js'
-import { jsonValueProblem, mayHoldLoneSurrogate } from '../domain/json-value-problem.js'
+import { specToWire, type JobSpec, type JobSpecLimits } from '../domain/job-spec.js'
 import { recordProblem, RECORD_REASON_TEXT } from '../domain/record.js'
-import { repeatedFieldsError } from '../domain/duplicate-keys.js'
 import { isBlankByte, skipBlankLines } from './blank-lines.js'
 import { scanRecord } from './record-scan.js'
-import { matchRecordLine } from './record-pattern.js'
+import { provenRecordEnd } from './record-pattern.js'
+import { readSpecLine } from './spec-line.js'
 
 export { MAX_DETAILS }
 const LF = 0x0a
@@ -149,10 +148,10 @@ export class LineValidator extends Transform {
 
   /**
    * Lines chunk[from, lastNewline], all ASCII, each ending in LF; kept lines without CR go out
-   * as contiguous byte runs of the chunk. A line matchRecordLine() proves good from the run's
-   * text, or else scanRecord() from the bytes, is not parsed; others get the exact check on the
-   * text. The run is decoded whole even when every line is proven: without that garbage,
-   * scavenges are rare and dead body chunks raise peak RSS (docs/performance.md, Log).
+   * as contiguous byte runs of the chunk. A line provenRecordEnd() proves good is not parsed;
+   * others get the exact check on the text. The run is decoded whole even when every line is
+   * proven: without that garbage, scavenges are rare and dead body chunks raise peak RSS
+   * (docs/performance.md, Log).
    */
   #acceptAsciiLines (chunk: Buffer, from: number, lastNewline: number, out: Buffer[]): Error | null {
     const text = chunk.toString('latin1', from, lastNewline + 1)
@@ -170,17 +169,12 @@ export class LineValidator extends Transform {
         }
       }
       const lineNumber = ++this.#lineNumber
-      let newline = matchRecordLine(text, pos)
-      let isProven = newline !== -1
-      if (!isProven) {
-        const scanned = scanRecord(chunk, from + pos, lastNewline + 1)
-        isProven = scanned !== -1
-        newline = isProven ? scanned - from : text.indexOf('\n', pos)
-      }
+      const proven = provenRecordEnd(text, pos, chunk, from, lastNewline + 1)
+      const newline = proven !== -1 ? proven : text.indexOf('\n', pos)
       const hasCr = newline > pos && text.charCodeAt(newline - 1) === CR
       const end = hasCr ? newline - 1 : newline
       if (end - pos > this.#options.maxLineBytes) return this.#problems.lineTooLarge(lineNumber)
-      const verdict = isProven ? 'record' : this.#checkRecordText(text.slice(pos, end), lineNumber)
+      const verdict = proven !== -1 ? 'record' : this.#checkRecordText(text.slice(pos, end), lineNumber)
       if (verdict instanceof Error) return verdict
       if (verdict === 'record') this.#records++
       if (verdict === 'record' && !hasCr) {
@@ -228,16 +222,12 @@ export class LineValidator extends Transform {
       return verdict === 'record' || verdict === 'blank' ? null : verdict
     }
     if (text.trim() === '') return null
-    let value: unknown
-    try {
-      value = JSON.parse(text)
-    } catch {
-      return this.#problems.invalid(lineNumber, RECORD_REASON_TEXT.not_json, this.#spec !== null)
-    }
-    if (mayHoldLoneSurrogate(text) && jsonValueProblem(value) !== null) {
-      return this.#problems.invalid(lineNumber, 'strings must be well-formed Unicode (no lone surrogate escape such as \\ud800)', this.#spec !== null)
-    }
-    return repeatedFieldsError(text, lineNumber) ?? this.#acceptSpec(value, lineNumber, out)
+    const spec = readSpecLine(text, lineNumber, this.#options.specLimits, this.#problems)
+    if (spec instanceof Error) return spec
+    this.#spec = spec
+    out.push(Buffer.from(JSON.stringify(specToWire(spec))), NEWLINE)
+    if (this.#options.onSpec !== undefined) this.#specCheck.start(this.#options.onSpec, spec)
+    return null
   }
 
   /** Skips whole blank lines from `start` (a line start), counting them; returns where it stopped. */
@@ -245,14 +235,5 @@ export class LineValidator extends Transform {
     const run = skipBlankLines(chunk, start, limit, this.#options.maxLineBytes)
     this.#lineNumber += run.lines
     return run.end
-  }
-
-  #acceptSpec (value: unknown, lineNumber: number, out: Buffer[]): Error | null {
-    const result = parseJobSpec(value, this.#options.specLimits)
-    if (!result.ok) return this.#problems.invalidSpec(lineNumber, result.problems)
-    this.#spec = result.spec
-    out.push(Buffer.from(JSON.stringify(specToWire(result.spec))), NEWLINE)
-    if (this.#options.onSpec !== undefined) this.#specCheck.start(this.#options.onSpec, result.spec)
-    return null
   }
 }

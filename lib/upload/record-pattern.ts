@@ -17,6 +17,7 @@
  * The text must be the latin1 decoding of valid UTF-8 bytes (the caller's run is ASCII).
  */
 import { MAX_ID_BYTES } from '../domain/record.js'
+import { scanRecord } from './record-scan.js'
 
 /** A character a string may hold as it is: not a quote, backslash or control character. */
 const PLAIN = '[^"\\\\\\x00-\\x1f]'
@@ -37,4 +38,16 @@ const RECORD_LINE = new RegExp(`\\{"id":${ID},"payload":(?:${string(256)}|${OBJE
 export function matchRecordLine (text: string, start: number): number {
   RECORD_LINE.lastIndex = start
   return RECORD_LINE.test(text) ? RECORD_LINE.lastIndex - 1 : -1
+}
+
+/**
+ * Index in `text` of the LF ending the record line at `pos` when either fast path proves it
+ * good, else -1: matchRecordLine() on the text, then scanRecord() on the same bytes, which
+ * sit at `from` in `chunk` (`limit` as scanRecord() takes it).
+ */
+export function provenRecordEnd (text: string, pos: number, chunk: Buffer, from: number, limit: number): number {
+  const matched = matchRecordLine(text, pos)
+  if (matched !== -1) return matched
+  const scanned = scanRecord(chunk, from + pos, limit)
+  return scanned === -1 ? -1 : scanned - from
 }
