@@ -58,8 +58,9 @@ export class TargetGuard {
   #isClear = true
   #holdUntil = 0
   #probe: Work | null = null
-  /** Attempts answered so far with anything but an outage-like failure: the target was up. */
-  #answers = 0
+  /** Attempts launched so far, and the latest launched of those answered (not outage-like). */
+  #launches = 0
+  #newestAnswered = 0
   #hasGivenUp = false
   #timer: NodeJS.Timeout | null = null
   #timerAt = Infinity
@@ -109,7 +110,7 @@ export class TargetGuard {
   launching (work: Work): void {
     work.launchOpens = this.#breaker.opens
     work.launchCuts = this.#adaptive?.cuts ?? 0
-    work.launchAnswers = this.#answers
+    work.launchSeq = ++this.#launches
     if (this.#breaker.state !== 'open') return
     // mayStart() let it through with the circuit open: it is the probe.
     this.#probe = work
@@ -120,10 +121,11 @@ export class TargetGuard {
   /** An attempt of `work` ended (its `attempts` counted); `inFlight` are the job's attempts still out. */
   settle (work: Work, attempt: Attempt, inFlight: number): void {
     const isDown = isOutage(attempt)
-    if (isDown && work.outageRun++ === 0) {
-      work.outageEpoch = work.launchOpens
-      work.outageAnswers = work.launchAnswers
-    } else if (!isDown) this.#answers++
+    if (isDown) {
+      if (work.outageRun++ === 0) work.outageEpoch = work.launchOpens
+      // Outpaced: a record launched after this attempt was answered while it was out.
+      work.isOutpaced = (work.outageRun > 1 && work.isOutpaced) || this.#newestAnswered > work.launchSeq
+    } else if (work.launchSeq > this.#newestAnswered) this.#newestAnswered = work.launchSeq
     if (attempt.retryAfter !== undefined) this.#hold(holdMs(attempt))
     const breaker = this.#breaker
     if (work === this.#probe) this.#probed(isDown)
@@ -147,13 +149,10 @@ export class TargetGuard {
   }
 
   /**
-   * The sender has nothing else to send, so no later answer will bring a verdict. A record
-   * whose last attempt timed out while the target answered other records since its first
-   * failing attempt was launched is slow for itself: its failure stands (a timeout is the one
-   * outage-like failure a record can cause alone; probing the target with it again would
-   * keep the job open, failing, until CHRONOS_CIRCUIT_MAX_OPEN_MS). Of the rest, two or
-   * more look like a down target (the circuit opens and they wait for it); one alone may be
-   * a record the target refuses.
+   * Nothing else will be sent, so no later answer brings a verdict. A record whose last
+   * attempt timed out and that was outpaced in its failing run (see settle) is slow for
+   * itself: its failure stands (docs/delivery.md). Of the rest, two or more look like a down
+   * target (the circuit opens, they wait for it); one alone may be one the target refuses.
    */
   decideIdle (): void {
     const waiting = this.#verdicts.splice(0).filter((verdict) => {
@@ -209,9 +208,9 @@ export class TargetGuard {
     this.#hooks.wake()
   }
 
-  /** Timed out while the target answered others since the record's first failing attempt was launched. */
+  /** Timed out, and outpaced by a record launched after it (see decideIdle). */
   #isSlowAlone ({ work, attempt }: Verdict): boolean {
-    return attempt.error === 'timeout' && this.#answers > work.outageAnswers
+    return attempt.error === 'timeout' && work.isOutpaced
   }
 
   /** Rate-held starts go back to the queue; the probe among them is withdrawn. */

@@ -9,18 +9,19 @@ export interface Work {
   given: number
   /** The record's latest outage-like failures in a row (not yet given back)… */
   outageRun: number
-  /** …and the breaker's opens and the job's answers when the first of them was launched. */
+  /** …the breaker's opens when the first of them was launched… */
   outageEpoch: number
-  outageAnswers: number
-  /** The breaker's opens, the adaptive limit's cuts and the job's answers when the current attempt was launched. */
+  /** …and whether, during one of them, a record launched later was answered. */
+  isOutpaced: boolean
+  /** The current attempt's place in the job's launches, the breaker's opens and the adaptive limit's cuts then. */
+  launchSeq: number
   launchOpens: number
   launchCuts: number
-  launchAnswers: number
   /** The record threw and has its outcome: a late callback of that attempt is ignored. */
   hasThrown: boolean
 }
 
 /** Every field set at once, so every Work has the same shape. */
 export function newWork (record: JobRecord): Work {
-  return { record, attempts: 0, given: 0, outageRun: 0, outageEpoch: 0, outageAnswers: 0, launchOpens: 0, launchCuts: 0, launchAnswers: 0, hasThrown: false }
+  return { record, attempts: 0, given: 0, outageRun: 0, outageEpoch: 0, isOutpaced: false, launchSeq: 0, launchOpens: 0, launchCuts: 0, hasThrown: false }
 }

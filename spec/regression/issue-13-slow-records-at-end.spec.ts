@@ -5,8 +5,9 @@
 // and the probes went on, 5 s, 10 s, 20 s apart, until CHRONOS_CIRCUIT_MAX_OPEN_MS (1 h)
 // paused the job.
 //
-// Now a timed-out record whose target answered others since its first failing attempt went
-// out fails as it is (target-guard.ts decideIdle): the job ends with those records failed.
+// Now a timed-out record that was outpaced (the target answered a record launched after it
+// while it was out) fails as it is (target-guard.ts decideIdle): the job ends with those
+// records failed.
 //
 // Refs: issue 13
 import { expect } from 'chai'
@@ -29,8 +30,9 @@ describe('issue 13: records slow for themselves at the end of a job fail instead
   })
 
   it('ends the job with the slow records failed, the circuit closed, before any probe', async function () {
-    // Records 1 and 2 never answer within timeout_ms; the 10 others answer at once, long
-    // before the slow records' second attempts time out, so those two are the last to wait.
+    // Records 1 and 2 never answer within timeout_ms; the 10 others, launched after them,
+    // answer at once, long before the slow records' second attempts time out, so those two
+    // are the last to wait.
     const slow = new Set(['1', '2'])
     target = await startTarget((req) => slow.has(req.recordId ?? '') ? { delayMs: 3000 } : undefined)
     const started = Date.now()

@@ -194,7 +194,7 @@ describe('TargetGuard', () => {
         return works
       }
 
-      it('fail as they are when the target answered others since their first attempt went out', () => {
+      it('fail as they are when the target answered records launched after them meanwhile', () => {
         const r = rig()
         const works = slowRecords(r, 3, [OK, BAD_REQUEST])
         r.guard.decideIdle()
@@ -210,6 +210,19 @@ describe('TargetGuard', () => {
         expect(r.failed).to.have.length(0)
         expect(r.guard.circuit).to.equal('open')
         expect(r.requeued.at(-1)).to.deep.equal(works)
+      })
+
+      it('wait for the circuit when only records launched before them were answered: the target may have hung since', () => {
+        const r = rig()
+        const [answered, ...hung] = launched(r, 4) as [Work, ...Work[]]
+        answer(r, [answered], OK)
+        answer(r, hung, TIMED_OUT)
+        for (const work of hung) attempt(r, TIMED_OUT, work)
+        for (const work of hung) expect(r.guard.holdsForVerdict(work, TIMED_OUT)).to.equal(true)
+        r.guard.decideIdle()
+        expect(r.failed).to.have.length(0)
+        expect(r.guard.circuit).to.equal('open')
+        expect(r.requeued.at(-1)).to.deep.equal(hung)
       })
 
       it('fail alone while refused records keep waiting for the circuit', () => {
