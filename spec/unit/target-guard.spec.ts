@@ -203,13 +203,18 @@ describe('TargetGuard', () => {
         expect(r.guard.awaiting).to.equal(0)
       })
 
+      /** None failed: the circuit opened and `works` went back to the queue to wait for it. */
+      function expectWaitingForCircuit (r: Rig, works: Work[]): void {
+        expect(r.failed).to.have.length(0)
+        expect(r.guard.circuit).to.equal('open')
+        expect(r.requeued.at(-1)).to.deep.equal(works)
+      }
+
       it('open the circuit when nothing else was answered since', () => {
         const r = rig()
         const works = slowRecords(r, 2, [REFUSED])
         r.guard.decideIdle()
-        expect(r.failed).to.have.length(0)
-        expect(r.guard.circuit).to.equal('open')
-        expect(r.requeued.at(-1)).to.deep.equal(works)
+        expectWaitingForCircuit(r, works)
       })
 
       it('wait for the circuit when only records launched before them were answered: the target may have hung since', () => {
@@ -220,9 +225,7 @@ describe('TargetGuard', () => {
         for (const work of hung) attempt(r, TIMED_OUT, work)
         for (const work of hung) expect(r.guard.holdsForVerdict(work, TIMED_OUT)).to.equal(true)
         r.guard.decideIdle()
-        expect(r.failed).to.have.length(0)
-        expect(r.guard.circuit).to.equal('open')
-        expect(r.requeued.at(-1)).to.deep.equal(hung)
+        expectWaitingForCircuit(r, hung)
       })
 
       it('fail alone while refused records keep waiting for the circuit', () => {
