@@ -11,7 +11,7 @@
  * saves (docs/performance.md, Ingest and its Log).
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import { isAscii, isUtf8 } from 'node:buffer'
+import { isUtf8 } from 'node:buffer'
 import { PayloadTooLargeError } from '../errors.js'
 import { LineProblems, MAX_DETAILS } from './line-problems.js'
 import { SpecCheck, type SpecCheckFn } from './spec-check.js'
@@ -27,8 +27,8 @@ const LF = 0x0a
 const CR = 0x0d
 const NEWLINE = Buffer.from('\n')
 const BOM = Buffer.from([0xef, 0xbb, 0xbf])
-/** After a run that is not all ASCII, bytes taken line by line before the ASCII check runs again. */
-const ASCII_RETRY_BYTES = 16 * 1024
+/** After a run that is not valid UTF-8, bytes taken line by line before the run check runs again. */
+const RUN_RETRY_BYTES = 16 * 1024
 
 export interface LineValidatorOptions {
   readonly maxLineBytes: number
@@ -103,7 +103,7 @@ export class LineValidator extends Transform {
 
   #splitLines (chunk: Buffer, out: Buffer[]): Error | null {
     let start = 0
-    let asciiRetry = 0
+    let runRetry = 0
     while (start < chunk.length) {
       if (this.#carryBytes === 0 && isBlankByte(chunk[start])) {
         start = this.#skipBlankLines(chunk, start, chunk.length)
@@ -119,18 +119,19 @@ export class LineValidator extends Transform {
         if (this.#carryBytes > this.#options.maxLineBytes + spare) return this.#problems.lineTooLarge(this.#lineNumber + 1)
         return null
       }
-      // Past line 1, a run of whole lines that is pure ASCII (the usual case) needs no isUtf8 per line.
-      const lastNewline = this.#carryBytes === 0 && this.#spec !== null && start >= asciiRetry ? chunk.lastIndexOf(LF) : -1
+      // Past line 1, a run of whole lines that is valid UTF-8 (the usual case, ASCII or not)
+      // needs no isUtf8 per line.
+      const lastNewline = this.#carryBytes === 0 && this.#spec !== null && start >= runRetry ? chunk.lastIndexOf(LF) : -1
       if (lastNewline > start) {
-        if (isAscii(chunk.subarray(start, lastNewline))) {
-          const error = this.#acceptAsciiLines(chunk, start, lastNewline, out)
+        if (isUtf8(chunk.subarray(start, lastNewline))) {
+          const error = this.#acceptWholeLines(chunk, start, lastNewline, out)
           if (error !== null) return error
           start = lastNewline + 1
           continue
         }
-        // Rescanning the rest of the chunk after every line made a chunk of non-ASCII lines
-        // quadratic (~4 µs a 27-byte line at 256 KiB chunks): look again only further on.
-        asciiRetry = start + ASCII_RETRY_BYTES
+        // The run holds a line that is not UTF-8. Rescanning the rest of the chunk after every
+        // line would be quadratic (~4 µs a 27-byte line at 256 KiB chunks): look again only further on.
+        runRetry = start + RUN_RETRY_BYTES
       }
       let line = chunk.subarray(start, newline)
       if (this.#carryBytes > 0) {
@@ -147,13 +148,15 @@ export class LineValidator extends Transform {
   }
 
   /**
-   * Lines chunk[from, lastNewline], all ASCII, each ending in LF; kept lines without CR go out
-   * as contiguous byte runs of the chunk. A line provenRecordEnd() proves good is not parsed;
-   * others get the exact check on the text. The run is decoded whole even when every line is
-   * proven: without that garbage, scavenges are rare and dead body chunks raise peak RSS
-   * (docs/performance.md, Log).
+   * Lines chunk[from, lastNewline], all valid UTF-8, each ending in LF; kept lines without CR
+   * go out as contiguous byte runs of the chunk. A line provenRecordEnd() proves good is not
+   * parsed; others get the exact check on their UTF-8 text. The run is decoded as latin1, one
+   * character per byte, so that offsets in the text are offsets in the chunk and line lengths
+   * are bytes; a byte of 0x80 and up can only sit inside a string of valid UTF-8, where both
+   * fast paths take it as it is. It is decoded whole even when every line is proven: without
+   * that garbage, scavenges are rare and dead body chunks raise peak RSS (docs/performance.md, Log).
    */
-  #acceptAsciiLines (chunk: Buffer, from: number, lastNewline: number, out: Buffer[]): Error | null {
+  #acceptWholeLines (chunk: Buffer, from: number, lastNewline: number, out: Buffer[]): Error | null {
     const text = chunk.toString('latin1', from, lastNewline + 1)
     /** Start of the kept lines not pushed yet; they run up to the line at `pos`. */
     let runStart = -1
@@ -174,7 +177,7 @@ export class LineValidator extends Transform {
       const hasCr = newline > pos && text.charCodeAt(newline - 1) === CR
       const end = hasCr ? newline - 1 : newline
       if (end - pos > this.#options.maxLineBytes) return this.#problems.lineTooLarge(lineNumber)
-      const verdict = proven !== -1 ? 'record' : this.#checkRecordText(text.slice(pos, end), lineNumber)
+      const verdict = proven !== -1 ? 'record' : this.#checkRecordText(chunk.toString('utf8', from + pos, from + end), lineNumber)
       if (verdict instanceof Error) return verdict
       if (verdict === 'record') this.#records++
       if (verdict === 'record' && !hasCr) {

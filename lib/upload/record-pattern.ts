@@ -1,6 +1,6 @@
 /**
  * The upload's fastest path for a record line: one sticky regular expression, run on the
- * text the line validator already decodes for a run of ASCII lines, that proves the common
+ * text the line validator already decodes for a run of whole lines, that proves the common
  * shape of a record line good: `{"id":<id>,"payload":<payload>}` and its LF, written
  * compactly, where the payload is a string or an object or array of strings, numbers,
  * true, false and null. V8 compiles the expression to machine code, which walks a line
@@ -9,12 +9,14 @@
  * Like scanRecord() it never refuses a line: a line it does not match goes on to
  * scanRecord() and then to the exact check, so errors and their line numbers are the exact
  * check's. What it matches is a subset of what scanRecord() proves: an integer id of at
- * most 15 digits or a string id of at most MAX_ID_BYTES characters without escapes, strings
+ * most 15 digits or a string id of at most MAX_ID_BYTES bytes without escapes, strings
  * whose surrogate escapes come in well-formed pairs, nesting of 1. Repetitions are bounded
  * (escapes per string, members per object) so that V8's backtracking stack, which keeps an
  * entry per repetition, stays small for any line; a longer line simply does not match.
  *
- * The text must be the latin1 decoding of valid UTF-8 bytes (the caller's run is ASCII).
+ * The text must be the latin1 decoding of valid UTF-8 bytes (the caller checked the run): a
+ * byte of 0x80 and up is then one character that PLAIN takes inside a string and nothing
+ * else takes, as scanRecord() does, and a string id's characters are its bytes.
  */
 import { MAX_ID_BYTES } from '../domain/record.js'
 import { scanRecord } from './record-scan.js'

@@ -506,10 +506,10 @@ describe('createLineValidator()', () => {
   })
 })
 
-// The ASCII fast path: whole lines after line 1 that arrive in one chunk are checked as one
-// string and pushed as byte runs. These cases put everything in a single chunk after the
-// config line, so only that path sees them.
-describe('createLineValidator() on whole ASCII chunks', () => {
+// The run path: whole lines after line 1 that arrive in one chunk and are valid UTF-8 are
+// checked as one string and pushed as byte runs. These cases put everything in a single
+// chunk after the config line, so only that path sees them.
+describe('createLineValidator() on whole chunks', () => {
   const body = (...list: string[]): string[] => [CONFIG + '\n', lines(...list)]
 
   it('keeps records verbatim and drops CR and blank lines between them', async () => {
@@ -538,8 +538,6 @@ describe('createLineValidator() on whole ASCII chunks', () => {
   })
 
   it('gives the same spool and line numbers for a big chunk of mixed ASCII and non-ASCII lines', async () => {
-    // A non-ASCII line sends the next 16 KiB through the per-line path, then the ASCII check
-    // runs again (it used to rescan the rest of the chunk after every line).
     const list = Array.from({ length: 3000 }, (_, i) => i % 450 === 7 || (i > 2000 && i < 2100) ? record(i, `é${i}`) : record(i, `p${i}`))
     const body = lines(CONFIG, ...list, '', '[]', record('😀'), '{"id":"é"}')
     const whole = await failure(InvalidRecordError, 'invalid_record', [body], { maxLineBytes: 1 << 20 })
@@ -552,11 +550,45 @@ describe('createLineValidator() on whole ASCII chunks', () => {
     expect(validator.records).to.equal(3000)
   })
 
-  it('takes a non-ASCII chunk through the per-line path with the same result', async () => {
-    const ascii = await runChunks(body(record(1), record('a')))
-    const utf8 = await runChunks(body(record(1), record('é')))
-    expect(ascii.validator.records).to.equal(utf8.validator.records)
-    expect(utf8.spool).to.equal(lines(CONFIG_WIRE, record(1), record('é')))
+  it('numbers every invalid line of a big chunk whose runs hold bytes that are not UTF-8', async () => {
+    // A line that is not UTF-8 sends the next 16 KiB through the per-line path, then the run
+    // check looks again (it used to rescan the rest of the chunk after every line).
+    const lineList = Array.from({ length: 3000 }, (_, i) => Buffer.from(record(i, `é${i}`) + '\n'))
+    const bad = [5, 6, 700, 2999]
+    for (const i of bad) lineList[i] = Buffer.concat([Buffer.from(`{"id":${i},"payload":"`), Buffer.from([0xff]), Buffer.from('"}\n')])
+    const chunks = [Buffer.from(CONFIG + '\n'), Buffer.concat(lineList)]
+    const err = await failure(InvalidRecordError, 'invalid_record', chunks, { maxLineBytes: 1 << 20 })
+    expect(err.details).to.deep.equal(bad.map((i) => ({ line: i + 2, reason: 'not valid UTF-8' })))
+  })
+
+  it('takes a chunk of non-ASCII records as the same records, byte for byte', async () => {
+    const list = [record(1, 'é'), record('ü-1', '😀 and €'), '{"id":2,"payload":{"naïve":"日本語","n":1}}', '{ "id" : 3 , "payload" : ["ß"] }', record(4, '\u2028')]
+    const { spool, validator } = await runChunks(body(...list))
+    expect(spool).to.equal(lines(CONFIG_WIRE, ...list))
+    expect(validator.records).to.equal(5)
+  })
+
+  it('gives a non-ASCII line the exact check on its UTF-8 text, not its bytes as latin1', async () => {
+    // U+00A0 is blank to trim() as text; as latin1 its bytes would read "Â" and a space.
+    const err = await failure(InvalidRecordError, 'invalid_record', body(record(1), '\u00a0', 'é', '{"id":"é","payload":1}', record(3)))
+    expect(err.details).to.deep.equal([
+      { line: 4, reason: 'not valid JSON' },
+      { line: 5, reason: '"payload" must be a string, an object or an array' }
+    ])
+    const { spool, validator } = await runChunks(body(record(1), '\u00a0', record(2, 'ü')))
+    expect(spool).to.equal(lines(CONFIG_WIRE, record(1), record(2, 'ü')))
+    expect(validator.records).to.equal(2)
+  })
+
+  it('measures a non-ASCII line and id in bytes', async () => {
+    const idOf = (bytes: number): string => 'é'.repeat(Math.floor(bytes / 2)) + 'x'.repeat(bytes % 2)
+    const wide = { maxLineBytes: 1024 }
+    const { validator } = await runChunks(body(record(idOf(256)), record(1, 'é'.repeat((MAX_LINE_BYTES - record(1, '').length) / 2))), wide)
+    expect(validator.records).to.equal(2)
+    const long = await failure(InvalidRecordError, 'invalid_record', body(record(1), record(idOf(257))), wide)
+    expect(long.details).to.deep.equal([{ line: 3, reason: '"id" must be at most 256 bytes of UTF-8' }])
+    const tooLarge = await failure(LineTooLargeError, 'line_too_large', body(record(1), record(1, 'é'.repeat(MAX_LINE_BYTES / 2))))
+    expect(tooLarge.details?.[0]?.line).to.equal(3)
   })
 })
 
