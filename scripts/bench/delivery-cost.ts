@@ -15,6 +15,8 @@
  * dump's part 1 holds the measured job's instructions alone (every thread's), and its total
  * over `records` is the instructions per record of a warm job. With
  * DELIVERY_COST_PROFILE=out.cpuprofile it also writes a CPU profile of the measured job.
+ * With DELIVERY_COST_ALLOC=out.heapprofile it writes a sampling heap profile of the measured
+ * job that keeps what the GC collected too: where its bytes were allocated, garbage included.
  * With DELIVERY_COST_MARKS=1 it writes `MARK start|end <performance.now()>` to stderr, to cut
  * the measured job's lines out of `--trace-gc --trace-gc-nvp` (whose times count from about
  * the same origin). With DELIVERY_COST_SNAPSHOT=prefix it writes heap snapshots
@@ -98,21 +100,31 @@ async function runOne (file: string): Promise<void> {
   }
 }
 
-/** With DELIVERY_COST_PROFILE=file.cpuprofile, a CPU profile of the measured job alone; returns its stop. */
-async function startProfiler (): Promise<(() => Promise<void>) | null> {
-  const file = process.env['DELIVERY_COST_PROFILE']
+/** When the variable `env` names a file, an inspector session records the measured job into it; returns its stop. */
+async function startRecording (env: string, begin: (session: Session) => Promise<void>, end: (session: Session) => Promise<object>): Promise<(() => Promise<void>) | null> {
+  const file = process.env[env]
   if (file === undefined) return null
   const session = new Session()
   session.connect()
-  await session.post('Profiler.enable')
-  await session.post('Profiler.setSamplingInterval', { interval: 200 })
-  await session.post('Profiler.start')
+  await begin(session)
   return async () => {
-    const { profile } = await session.post('Profiler.stop')
-    writeFileSync(file, JSON.stringify(profile))
+    writeFileSync(file, JSON.stringify(await end(session)))
     session.disconnect()
   }
 }
+
+/** DELIVERY_COST_PROFILE=file.cpuprofile: a CPU profile. */
+const startProfiler = async (): Promise<(() => Promise<void>) | null> => await startRecording('DELIVERY_COST_PROFILE', async (session) => {
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  await session.post('Profiler.start')
+}, async (session) => (await session.post('Profiler.stop')).profile)
+
+/** DELIVERY_COST_ALLOC=file.heapprofile: sampled allocations, garbage included. */
+const startAllocationSampling = async (): Promise<(() => Promise<void>) | null> => await startRecording('DELIVERY_COST_ALLOC', async (session) => {
+  await session.post('HeapProfiler.enable')
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+}, async (session) => (await session.post('HeapProfiler.stopSampling')).profile)
 
 function mark (what: 'start' | 'end', at: number): void {
   if (process.env['DELIVERY_COST_MARKS'] !== undefined) process.stderr.write(`MARK ${what} ${at}\n`)
@@ -135,6 +147,7 @@ try {
   // counts start here and the measured job's are dumped as a part of their own.
   getPriority()
   const profiler = await startProfiler()
+  const sampler = await startAllocationSampling()
   const cpuAt = process.cpuUsage()
   const startedAt = performance.now()
   mark('start', startedAt)
@@ -143,6 +156,7 @@ try {
   if (records > 0) await runOne(measured.file)
   const cpu = process.cpuUsage(cpuAt)
   await profiler?.()
+  await sampler?.()
   uptime()
   const ms = performance.now() - startedAt
   mark('end', startedAt + ms)
