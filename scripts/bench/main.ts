@@ -12,6 +12,8 @@
  *            openssl: raw trusts it through NODE_EXTRA_CA_CERTS, Chronos through CHRONOS_TLS_CA_FILE)
  *   ingest   upload of N=1,000,000 (the cpu file) until 202, Chronos vs a pipe-to-file server, >= 0.8
  *   ingest-object  the same records with their payloads as inline JSON objects, not strings, >= 0.8
+ *   ingest-unicode the ingest records with a name in non-ASCII text in each payload, >= 0.8
+ *            (not an issue's target: it keeps the upload's non-ASCII path as fast as the rest)
  *   rss      cpu shape at N=100,000, Chronos only: peak RSS vs the cpu scenario's 1,000,000
  *   peer     0 ms target, C=64, N=50,000: the same job through BullMQ (peer.ts: addBulk in
  *            chunks streamed from the file while a Worker delivers) vs Chronos, both end to
@@ -42,7 +44,7 @@
  * rec/s against a local https target), ~40 s with start-ups: its N is kept small for that.
  * json-ingest adds ~40-75 s (125 MB at 3.3-7 MB/s, twice, plus its fixture): a full run
  * measured 463 s before it, so ~500-540 s with it. ingest-object adds ~10 s (its own
- * 108 MB fixture, ~3 s, and four uploads of 0.3-1 s; 2026-11-30).
+ * 108 MB fixture, ~3 s, and four uploads of 0.3-1 s; 2026-11-30); ingest-unicode as much.
  * peer at N=50,000 took 24 s (BullMQ 5.9k rec/s, 8-9 s a run; Chronos ~2 s end to end
  * plus start-up): ~535-575 s for the whole run. N is what keeps a Chronos run near 2 s
  * (start-up and the 100 ms poll small beside it) at ~25 s for the scenario. It runs
@@ -83,6 +85,7 @@ const SCENARIOS: ScenarioSpec[] = [
   { name: 'https', kind: 'delivery', records: 100_000, concurrency: 64, latencyMs: 0, targetRatio: 0.90, protocol: 'https' },
   { name: 'ingest', kind: 'ingest', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.8 },
   { name: 'ingest-object', kind: 'ingest', payload: 'object', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.8 },
+  { name: 'ingest-unicode', kind: 'ingest', payload: 'unicode', records: 1_000_000, concurrency: 64, latencyMs: 0, targetRatio: 0.8 },
   { name: 'rss', kind: 'rss', records: 100_000, concurrency: 64, latencyMs: 0, targetRatio: 0 },
   { name: 'peer', kind: 'peer', records: 50_000, concurrency: 64, latencyMs: 0, targetRatio: 4, memoryTargetRatio: 1 / 20 },
   // Last: the slowest per byte, so a run short of BENCH_BUDGET_S skips it, not the others.

@@ -6,7 +6,8 @@
  * Writes an NDJSON upload (DESIGN §1): line 1 is the JobSpec pointing at
  * http(s)://127.0.0.1:<targetPort>/ingest with a `concurrency` field; then N records
  * `{"id":<8 digits>,"payload":"{...json text...}"}` of about 120 bytes each (with payload
- * 'object', `{"id":<8 digits>,"payload":{...}}`, the same object inline: ~110 bytes). With
+ * 'object', `{"id":<8 digits>,"payload":{...}}`, the same object inline: ~110 bytes; with
+ * 'unicode', the string payload with a `name` member of non-ASCII text: ~150 bytes). With
  * format 'json' (a file named *.json on the command line) the same JobSpec and records
  * make one JSON upload (DESIGN §10), `{"config":<JobSpec>,"records":[\n<record>,\n…\n]}`:
  * one byte more per record than the NDJSON file (the comma). Ids are
@@ -29,13 +30,17 @@ export interface FixtureOptions {
   protocol?: 'http' | 'https'
   /** @defaultValue 'ndjson' */
   format?: UploadFormat
-  /** A record's payload: JSON text in a string, or the same JSON object inline. @defaultValue 'string' */
+  /**
+   * A record's payload: JSON text in a string, the same JSON object inline, or JSON text in a
+   * string that also holds a name in non-ASCII text (UTF-8 of 2 to 4 bytes a character).
+   * @defaultValue 'string'
+   */
   payload?: PayloadShape
   /** @defaultValue 42 */
   seed?: number
 }
 
-export type PayloadShape = 'string' | 'object'
+export type PayloadShape = 'string' | 'object' | 'unicode'
 
 export type UploadFormat = 'ndjson' | 'json'
 
@@ -54,6 +59,8 @@ const FRAMES: Record<UploadFormat, { open: (spec: string) => string, between: st
 }
 
 const ACTIONS = ['purchase', 'review', 'signup', 'login', 'refund', 'logout'] as const
+/** Names in Latin with accents, Cyrillic, Greek, CJK, Arabic, and one with an emoji. */
+const NAMES = ['José Müller', 'Zoë Ångström', 'Дмитрий Соколов', 'Σοφία Παπαδοπούλου', '佐藤 花子', '王小明', 'محمد علي', 'Chloé 🎉'] as const
 const FIRST_ID = 10_000_001
 const CHUNK_BYTES = 64 * 1024
 
@@ -74,9 +81,11 @@ function recordLine (index: number, random: () => number, shape: PayloadShape): 
   const action = ACTIONS[Math.floor(random() * ACTIONS.length)] ?? 'login'
   const amount = (random() * 1000).toFixed(2)
   const ts = 1_767_225_600 + Math.floor(random() * 31_536_000)
-  const payload = { v: 1, user_id: `user_${user}`, action, amount: Number(amount), ts }
+  const payload = shape === 'unicode'
+    ? { v: 1, user_id: `user_${user}`, name: NAMES[Math.floor(random() * NAMES.length)], action, amount: Number(amount), ts }
+    : { v: 1, user_id: `user_${user}`, action, amount: Number(amount), ts }
   // By default the payload is JSON *text* in a string (sent verbatim), as in the seed example.
-  return JSON.stringify({ id: FIRST_ID + index, payload: shape === 'string' ? JSON.stringify(payload) : payload })
+  return JSON.stringify({ id: FIRST_ID + index, payload: shape === 'object' ? payload : JSON.stringify(payload) })
 }
 
 export async function makeFixture (options: FixtureOptions): Promise<Fixture> {
@@ -89,20 +98,19 @@ export async function makeFixture (options: FixtureOptions): Promise<Fixture> {
     for (let i = 0; i < options.records; i++) {
       chunk += (i === 0 ? '' : frame.between) + recordLine(i, random, options.payload ?? 'string')
       if (chunk.length >= CHUNK_BYTES) {
-        bytes += chunk.length
+        bytes += Buffer.byteLength(chunk)
         if (!out.write(chunk)) await once(out, 'drain')
         chunk = ''
       }
     }
     chunk += frame.close
-    bytes += chunk.length
+    bytes += Buffer.byteLength(chunk)
     out.end(chunk)
     await once(out, 'finish')
   } catch (err) {
     out.destroy()
     throw err
   }
-  // All generated text is ASCII, so string length equals byte length.
   return { file: options.file, records: options.records, bytes, contentType: frame.contentType }
 }
 

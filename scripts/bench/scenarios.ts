@@ -30,7 +30,7 @@ export interface ScenarioSpec {
   format?: UploadFormat
   /** Peer only: Chronos's Redis memory per record at the peak, at most this × BullMQ's. */
   memoryTargetRatio?: number
-  /** Ingest only: the records' payloads, JSON text in a string or inline objects. @defaultValue 'string' */
+  /** Ingest only: the records' payloads (make-fixture.ts's PayloadShape). @defaultValue 'string' */
   payload?: PayloadShape
 }
 
