@@ -152,8 +152,9 @@ export class LineValidator extends Transform {
    * go out as contiguous byte runs of the chunk. A line provenRecordEnd() proves good is not
    * parsed; others get the exact check on their UTF-8 text. The run is decoded as latin1, one
    * character per byte, so that offsets in the text are offsets in the chunk and line lengths
-   * are bytes; a byte of 0x80 and up can only sit inside a string of valid UTF-8, where both
-   * fast paths take it as it is. It is decoded whole even when every line is proven: without
+   * are bytes; the fast paths take a byte of 0x80 and up only inside a string, as part of a
+   * valid UTF-8 character, and leave a line with one anywhere else to the exact check. It is
+   * decoded whole even when every line is proven: without
    * that garbage, scavenges are rare and dead body chunks raise peak RSS (docs/performance.md, Log).
    */
   #acceptWholeLines (chunk: Buffer, from: number, lastNewline: number, out: Buffer[]): Error | null {

@@ -155,10 +155,11 @@ try {
   if (snapshot !== undefined) takeSnapshotsMidJob(snapshot)
   if (records > 0) await runOne(measured.file)
   const cpu = process.cpuUsage(cpuAt)
+  // Before the recorders stop: writing a profile out takes a while and is not the job's.
+  const ms = performance.now() - startedAt
   await profiler?.()
   await sampler?.()
   uptime()
-  const ms = performance.now() - startedAt
   mark('end', startedAt + ms)
   if (snapshot !== undefined) writeHeapSnapshot(`${snapshot}.end.heapsnapshot`)
   process.stdout.write(JSON.stringify({

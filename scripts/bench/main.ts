@@ -12,7 +12,7 @@
  *            openssl: raw trusts it through NODE_EXTRA_CA_CERTS, Chronos through CHRONOS_TLS_CA_FILE)
  *   ingest   upload of N=1,000,000 (the cpu file) until 202, Chronos vs a pipe-to-file server, >= 0.8
  *   ingest-object  the same records with their payloads as inline JSON objects, not strings, >= 0.8
- *   ingest-unicode the ingest records with a name in non-ASCII text in each payload, >= 0.8
+ *   ingest-unicode records made like ingest's, each payload also holding a name in non-ASCII text, >= 0.8
  *            (not an issue's target: it keeps the upload's non-ASCII path as fast as the rest)
  *   rss      cpu shape at N=100,000, Chronos only: peak RSS vs the cpu scenario's 1,000,000
  *   peer     0 ms target, C=64, N=50,000: the same job through BullMQ (peer.ts: addBulk in

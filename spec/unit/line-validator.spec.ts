@@ -569,7 +569,7 @@ describe('createLineValidator() on whole chunks', () => {
   })
 
   it('gives a non-ASCII line the exact check on its UTF-8 text, not its bytes as latin1', async () => {
-    // U+00A0 is blank to trim() as text; as latin1 its bytes would read "Â" and a space.
+    // U+00A0 is blank to trim() as text; as latin1 its two bytes would read "Â" and U+00A0, which is not.
     const err = await failure(InvalidRecordError, 'invalid_record', body(record(1), '\u00a0', 'é', '{"id":"é","payload":1}', record(3)))
     expect(err.details).to.deep.equal([
       { line: 4, reason: 'not valid JSON' },
@@ -581,14 +581,20 @@ describe('createLineValidator() on whole chunks', () => {
   })
 
   it('measures a non-ASCII line and id in bytes', async () => {
-    const idOf = (bytes: number): string => 'é'.repeat(Math.floor(bytes / 2)) + 'x'.repeat(bytes % 2)
-    const wide = { maxLineBytes: 1024 }
-    const { validator } = await runChunks(body(record(idOf(256)), record(1, 'é'.repeat((MAX_LINE_BYTES - record(1, '').length) / 2))), wide)
+    // Two-byte characters, with one ASCII byte to make an odd count: counted in characters,
+    // each of these would be about half as long.
+    const textOf = (bytes: number): string => 'é'.repeat(Math.floor(bytes / 2)) + 'x'.repeat(bytes % 2)
+    const recordOfBytes = (bytes: number): string => record(1, textOf(bytes - record(1, '').length))
+    expect(Buffer.byteLength(recordOfBytes(MAX_LINE_BYTES))).to.equal(MAX_LINE_BYTES)
+    const { validator } = await runChunks(body(record(1), recordOfBytes(MAX_LINE_BYTES)))
     expect(validator.records).to.equal(2)
-    const long = await failure(InvalidRecordError, 'invalid_record', body(record(1), record(idOf(257))), wide)
-    expect(long.details).to.deep.equal([{ line: 3, reason: '"id" must be at most 256 bytes of UTF-8' }])
-    const tooLarge = await failure(LineTooLargeError, 'line_too_large', body(record(1), record(1, 'é'.repeat(MAX_LINE_BYTES / 2))))
+    const tooLarge = await failure(LineTooLargeError, 'line_too_large', body(record(1), recordOfBytes(MAX_LINE_BYTES + 1)))
     expect(tooLarge.details?.[0]?.line).to.equal(3)
+    const wide = { maxLineBytes: 1024 }
+    const { validator: ids } = await runChunks(body(record(textOf(256))), wide)
+    expect(ids.records).to.equal(1)
+    const long = await failure(InvalidRecordError, 'invalid_record', body(record(1), record(textOf(257))), wide)
+    expect(long.details).to.deep.equal([{ line: 3, reason: '"id" must be at most 256 bytes of UTF-8' }])
   })
 })
 
